@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint install db-stop db-url check
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11+ is required (set PYTHON=python3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+## run: serve the API on http://$(HOST):$(PORT) with the embedded database (DEBUG on)
+run: export DJANGO_DEBUG ?= true
+run: install
+	$(MANAGE) migrate --noinput
+	@$(MANAGE) dev_banner --url http://$(HOST):$(PORT)
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+## test: the whole test suite (real Postgres: embedded, or TEST_DATABASE_URL)
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## db-stop: stop the embedded development and test databases (data is kept)
+db-stop: install
+	$(BIN)/python -m supabase_auth.local_database stop .local/postgres
+	$(BIN)/python -m supabase_auth.local_database stop .local/test-postgres
+
+db-url: install
+	@$(BIN)/python -m supabase_auth.local_database url .local/postgres

@@ -1,0 +1,25 @@
+"""Gunicorn settings from the environment: `gunicorn -c config/gunicorn.py config.wsgi`."""
+
+import multiprocessing
+
+import environ
+
+env = environ.Env()
+
+bind = f"{env.str('HOST', default='0.0.0.0')}:{env.int('PORT', default=8000)}"  # noqa: S104 - containers must listen beyond loopback
+# One worker per core by default: requests are short and mostly wait on Postgres.
+workers = env.int("WEB_CONCURRENCY", default=multiprocessing.cpu_count())
+threads = env.int("GUNICORN_THREADS", default=1)
+# Bounded waits: a stuck request is killed after `timeout`; a restart drains for `graceful_timeout`.
+timeout = env.int("GUNICORN_TIMEOUT", default=30)
+graceful_timeout = env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30)
+keepalive = env.int("GUNICORN_KEEPALIVE", default=5)
+# Recycle workers now and then so a slow leak never grows without bound.
+max_requests = env.int("GUNICORN_MAX_REQUESTS", default=10_000)
+max_requests_jitter = env.int("GUNICORN_MAX_REQUESTS_JITTER", default=1_000)
+accesslog = env.str("GUNICORN_ACCESS_LOG", default="-")
+errorlog = "-"
+# Trust X-Forwarded-* only from the platform's proxy (comma-separated IPs, "*" behind a PaaS).
+forwarded_allow_ips = env.str("FORWARDED_ALLOW_IPS", default="127.0.0.1")
+# Import Django once in the master so workers fork ready (faster boots, shared memory).
+preload_app = env.bool("GUNICORN_PRELOAD", default=True)

@@ -1,0 +1,213 @@
+"""Project settings: every difference between deployments comes from the environment (README)."""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DIR = BASE_DIR / ".local"
+
+env = environ.Env()
+ENV_FILE = Path(env.str("DJANGO_ENV_FILE", default=str(BASE_DIR / ".env")))
+if ENV_FILE.is_file():
+    # Real environment variables win over the file (django-environ only fills what is unset).
+    environ.Env.read_env(ENV_FILE)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+# Used only with DJANGO_DEBUG on; published here on purpose so nobody mistakes them for secrets.
+DEV_SECRET_KEY = "dev-only-secret-key-never-used-when-DJANGO_DEBUG-is-off-0123456789"  # noqa: S105
+DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # noqa: S105 - the Supabase CLI default
+
+
+def required(name: str, dev_default, cast=str):
+    """Return the variable; without DJANGO_DEBUG a missing one stops start-up, naming it."""
+    getter = {str: env.str, list: env.list}[cast]
+    if DEBUG:
+        return getter(name, default=dev_default)
+    value = getter(name, default=None)
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} must be set when DJANGO_DEBUG is off (see README, Settings)."
+        )
+    return value
+
+
+def unsafe(name: str, reason: str) -> ImproperlyConfigured:
+    """Return the start-up error for a setting that is present but unsafe in production."""
+    return ImproperlyConfigured(f"{name} is unsafe when DJANGO_DEBUG is off: {reason}.")
+
+
+SECRET_KEY = required("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
+if not DEBUG and (
+    len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")
+):
+    raise unsafe("DJANGO_SECRET_KEY", "use at least 50 random characters")
+
+ALLOWED_HOSTS = required("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"], cast=list)
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "supabase_auth",
+    "profiles",
+    "posts",
+    "health",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# DATABASE_URL unset: the embedded Postgres under .local/ (development only, so a production
+# start without DATABASE_URL fails instead of silently writing to a local file).
+# DATABASE_URL=embedded asks for it explicitly, in any mode (the benchmark runs that way).
+EMBEDDED_DATABASE_DIR = LOCAL_DIR / "postgres"
+DATABASE_URL = env.str("DATABASE_URL", default="")
+if not DATABASE_URL and not DEBUG:
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be set when DJANGO_DEBUG is off (or DATABASE_URL=embedded to use "
+        "the embedded development database)."
+    )
+USES_EMBEDDED_DATABASE = DATABASE_URL in ("", "embedded")
+if USES_EMBEDDED_DATABASE:
+    from supabase_auth import local_database
+
+    DATABASE_URL = local_database.ensure_running(EMBEDDED_DATABASE_DIR)
+
+DATABASE_POOL_MODE = env.str("DATABASE_POOL_MODE", default="session")
+if DATABASE_POOL_MODE not in ("session", "transaction"):
+    raise ImproperlyConfigured("DATABASE_POOL_MODE must be 'session' or 'transaction'.")
+
+
+def database_config(url: str) -> dict:
+    """Return Django's DATABASES entry for a Postgres URL, tuned for Supabase's connection modes."""
+    config = env.db_url_config(url)
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or postgresql:// URL.")
+    options = config.setdefault("OPTIONS", {})
+    if not config["HOST"] and "host" in options:
+        # libpq's ?host=/socket/dir form, used by the embedded database.
+        config["HOST"] = options.pop("host")
+    if config["HOST"].endswith((".supabase.co", ".supabase.com")):
+        # Supabase accepts plain connections unless "Enforce SSL" is on; never send the
+        # password in clear text by default (SUPABASE.md §7).
+        options.setdefault("sslmode", "require")
+    # Fail fast when the database is unreachable instead of hanging a worker.
+    options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+    config["CONN_HEALTH_CHECKS"] = True
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
+    if DATABASE_POOL_MODE == "transaction":
+        # Supavisor/PgBouncer transaction mode: a backend is lent per transaction, so no
+        # named server-side cursors and no prepared statements (Django's psycopg default).
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        options["prepare_threshold"] = None
+    return config
+
+
+DATABASES = {"default": database_config(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Run supabase_local_init automatically before migrations on databases we own (embedded).
+SUPABASE_LOCAL_AUTO_INIT = USES_EMBEDDED_DATABASE
+
+# --- Supabase -------------------------------------------------------------------------------
+SUPABASE_URL = env.str("SUPABASE_URL", default="").rstrip("/")
+SUPABASE_ANON_KEY = env.str("SUPABASE_ANON_KEY", default="")
+SUPABASE_SERVICE_ROLE_KEY = env.str("SUPABASE_SERVICE_ROLE_KEY", default="")
+SUPABASE_JWT_SECRET = env.str("SUPABASE_JWT_SECRET", default=DEV_JWT_SECRET if DEBUG else "")
+SUPABASE_JWKS_URL = env.str(
+    "SUPABASE_JWKS_URL",
+    default=f"{SUPABASE_URL}/auth/v1/.well-known/jwks.json" if SUPABASE_URL else "",
+)
+SUPABASE_JWT_ISSUER = env.str(
+    "SUPABASE_JWT_ISSUER", default=f"{SUPABASE_URL}/auth/v1" if SUPABASE_URL else ""
+)
+SUPABASE_JWT_AUDIENCE = env.list("SUPABASE_JWT_AUDIENCE", default=["authenticated"])
+
+# --- Auth, passwords (staff use Django users in the admin; API users come from Supabase) ------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files (served by whitenoise, also under gunicorn) --------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- HTTPS and cookies (production defaults; see `manage.py check --deploy`) -----------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# Platform health checks call plain HTTP inside the private network.
+SECURE_REDIRECT_EXEMPT = [r"^health(/|$)"]
+# HSTS starts short (cookiecutter-django's advice): raise it once HTTPS is known to work.
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 60)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG
+)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = env.list("DJANGO_SILENCED_SYSTEM_CHECKS", default=[])
+
+# --- Logging --------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,31 @@
+"""Test settings: production settings on a disposable database (embedded, or TEST_DATABASE_URL)."""
+
+import os
+from pathlib import Path
+
+from supabase_auth import local_database
+
+_LOCAL_DIR = Path(__file__).resolve().parent.parent / ".local"
+
+# The suite runs with production settings; these stand in for the deployment's variables and
+# win over any .env a developer keeps (django-environ fills only unset variables).
+os.environ.update(
+    {
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "test-secret-key-" + "x7Qm2Lp9Vr4Kd8Wz" * 4,
+        "DJANGO_ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+        "DATABASE_URL": os.environ.get("TEST_DATABASE_URL")
+        or local_database.ensure_running(_LOCAL_DIR / "test-postgres", disposable=True),
+    }
+)
+
+from config.settings import *  # noqa: E402,F403
+
+SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# Serve static files from the apps, as in development (no collectstatic before tests).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast users in tests
+# Test databases are ours to shape: give them Supabase's auth schema before migrating.
+SUPABASE_LOCAL_AUTO_INIT = True

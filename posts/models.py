@@ -1,0 +1,67 @@
+"""Posts written by profiles: public once published, private drafts until then."""
+
+import uuid
+
+from django.contrib.postgres.functions import RandomUUID
+from django.db import models
+from django.db.models.functions import Length, Trim
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
+
+from profiles.models import TransactionNow
+
+TITLE_MAX_LENGTH = 200
+CONTENT_MAX_LENGTH = 100_000  # characters; keeps one post well under a megabyte
+
+
+class Post(models.Model):
+    """A post; `published` decides whether anyone but its author may read it."""
+
+    # Access is also enforced by RLS policies shipped in migrations (see supabase_auth.exposure).
+    row_level_security = True
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID())
+    author = models.ForeignKey(
+        "profiles.Profile",
+        on_delete=models.CASCADE,
+        related_name="posts",
+        # The ON DELETE CASCADE constraint is created by a migration (Django 5.2 cannot declare
+        # it); the composite indexes below cover lookups by author.
+        db_constraint=False,
+        db_index=False,
+    )
+    title = models.TextField()
+    content = models.TextField(null=True, blank=True)
+    published = models.BooleanField(default=False, db_default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_default=TransactionNow())
+    updated_at = models.DateTimeField(auto_now=True, db_default=TransactionNow())
+
+    class Meta:
+        db_table = "posts"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # GET /api/posts/: published posts, newest first.
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=models.Q(published=True),
+                name="posts_published_feed_idx",
+            ),
+            # GET /api/posts/me and ?author=: one author's posts, newest first; RLS by author.
+            models.Index(fields=["author", "-created_at", "-id"], name="posts_author_feed_idx"),
+            # ?updated_after=: the polling fallback for clients without realtime.
+            models.Index(fields=["updated_at"], name="posts_updated_at_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=GreaterThanOrEqual(Length(Trim("title")), 1)
+                & LessThanOrEqual(Length("title"), TITLE_MAX_LENGTH),
+                name="posts_title_length",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(content__isnull=True)
+                | LessThanOrEqual(Length("content"), CONTENT_MAX_LENGTH),
+                name="posts_content_length",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

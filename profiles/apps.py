@@ -1,0 +1,7 @@
+"""App configuration for user profiles."""
+
+from django.apps import AppConfig
+
+
+class ProfilesConfig(AppConfig):
+    name = "profiles"

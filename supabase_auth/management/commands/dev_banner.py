@@ -1,0 +1,27 @@
+"""`manage.py dev_banner`: tell a developer where things are before `runserver` starts."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Print the local URLs and the next steps (used by `make run`)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--url", default="http://127.0.0.1:8000")
+
+    def handle(self, *args, url: str, **options) -> None:
+        database = (
+            f"embedded Postgres in {settings.EMBEDDED_DATABASE_DIR}"
+            if settings.USES_EMBEDDED_DATABASE
+            else "DATABASE_URL"
+        )
+        lines = [
+            "",
+            f"  API        {url}/health",
+            f"  Admin      {url}/admin/  (create a staff user: .venv/bin/python manage.py "
+            "createsuperuser)",
+            f"  Database   {database}",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))

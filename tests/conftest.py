@@ -1,0 +1,47 @@
+"""Fixtures shared by the whole suite."""
+
+import json
+from contextlib import contextmanager
+
+import pytest
+from django.db import connection, transaction
+
+from tests.factories import make_post, make_profile
+
+
+@pytest.fixture
+def author(db):
+    return make_profile("author@example.com", name="Author")
+
+
+@pytest.fixture
+def other_user(db):
+    return make_profile("other@example.com", name="Other")
+
+
+@pytest.fixture
+def author_posts(author):
+    """One published post and one draft by `author`."""
+    return make_post(author, published=True), make_post(author, published=False)
+
+
+@contextmanager
+def _as_role(role: str, claims: dict | None = None):
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"set local role {role}")
+        if claims is not None:
+            cursor.execute(
+                "select set_config('request.jwt.claims', %s, true)", [json.dumps(claims)]
+            )
+        yield cursor
+        cursor.execute("reset role; select set_config('request.jwt.claims', '', true)")
+
+
+@pytest.fixture
+def as_role(db):
+    """Run SQL as a Supabase API role, with JWT claims set the way PostgREST sets them.
+
+    Usage: `with as_role("authenticated", {"sub": ..., "role": "authenticated"}) as cursor:`.
+    An error inside rolls back to before the role switch.
+    """
+    return _as_role

@@ -1,0 +1,68 @@
+"""The embedded database: started once, shared by concurrent processes, kept between runs."""
+
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+
+from supabase_auth import local_database
+from tests.subprocess_django import PROJECT_DIR
+
+
+def start_in_new_process(data_dir) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "supabase_auth.local_database", "start", str(data_dir)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    path = tmp_path / "pg"
+    yield path
+    local_database.stop(path)
+
+
+def test_concurrent_processes_share_one_server(data_dir):
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        urls = list(pool.map(start_in_new_process, [data_dir] * 4))
+
+    assert len(set(urls)) == 1
+    with psycopg.connect(urls[0]) as conn:
+        assert conn.execute("select 1").fetchone() == (1,)
+    pid_lines = (data_dir / "postmaster.pid").read_text().splitlines()
+    assert pid_lines[0].isdigit()
+
+
+def test_data_survives_a_stop_and_a_restart(data_dir):
+    url = local_database.ensure_running(data_dir)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create table kept (value text)")
+        conn.execute("insert into kept values ('still here')")
+
+    assert local_database.stop(data_dir) is True
+    url = local_database.ensure_running(data_dir)
+
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select value from kept").fetchone() == ("still here",)
+
+
+def test_stop_reports_a_server_that_is_not_running(tmp_path):
+    assert local_database.stop(tmp_path / "never-started") is False
+
+
+def test_location_is_announced_once_per_process_tree(monkeypatch, caplog, tmp_path):
+    monkeypatch.delenv(local_database.ANNOUNCED_ENV, raising=False)
+    caplog.set_level("INFO", logger="supabase_auth.local_database")
+
+    local_database.announce(tmp_path, "postgres://example")
+    local_database.announce(tmp_path, "postgres://example")
+
+    assert [r.getMessage().startswith("Embedded Postgres") for r in caplog.records] == [True]
