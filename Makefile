@@ -23,8 +23,9 @@ install: $(VENV)/.installed
 ## run: serve the API on http://$(HOST):$(PORT) with the embedded database (DEBUG on)
 run: export DJANGO_DEBUG ?= true
 run: install
-	$(MANAGE) migrate --noinput
-	@$(MANAGE) dev_banner --url http://$(HOST):$(PORT)
+	@# runserver logs where the embedded database lives; the steps before it stay quiet about it.
+	EMBEDDED_POSTGRES_ANNOUNCED=1 $(MANAGE) migrate --noinput
+	@EMBEDDED_POSTGRES_ANNOUNCED=1 $(MANAGE) dev_banner --url http://$(HOST):$(PORT)
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 ## test: the whole test suite (real Postgres: embedded, or TEST_DATABASE_URL)
