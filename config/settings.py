@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "api",
     "supabase_auth",
     "profiles",
     "posts",
@@ -146,7 +147,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SUPABASE_LOCAL_AUTO_INIT = USES_EMBEDDED_DATABASE
 
 # --- Supabase -------------------------------------------------------------------------------
-SUPABASE_URL = env.str("SUPABASE_URL", default="").rstrip("/")
+# In debug, the Supabase CLI's local stack (`supabase start`) is the default project.
+SUPABASE_URL = env.str("SUPABASE_URL", default="http://127.0.0.1:54321" if DEBUG else "").rstrip(
+    "/"
+)
 SUPABASE_ANON_KEY = env.str("SUPABASE_ANON_KEY", default="")
 SUPABASE_SERVICE_ROLE_KEY = env.str("SUPABASE_SERVICE_ROLE_KEY", default="")
 SUPABASE_JWT_SECRET = env.str("SUPABASE_JWT_SECRET", default=DEV_JWT_SECRET if DEBUG else "")
@@ -158,6 +162,25 @@ SUPABASE_JWT_ISSUER = env.str(
     "SUPABASE_JWT_ISSUER", default=f"{SUPABASE_URL}/auth/v1" if SUPABASE_URL else ""
 )
 SUPABASE_JWT_AUDIENCE = env.list("SUPABASE_JWT_AUDIENCE", default=["authenticated"])
+# Clock skew tolerated on exp, iat and nbf (seconds).
+SUPABASE_JWT_LEEWAY = env.int("SUPABASE_JWT_LEEWAY", default=30)
+# Keys are refreshed in the background after this long (Supabase's own JWKS max-age is 600 s).
+SUPABASE_JWKS_MAX_AGE = env.float("SUPABASE_JWKS_MAX_AGE", default=600)
+# At most one fetch per this many seconds for tokens naming an unknown kid.
+SUPABASE_JWKS_REFETCH_COOLDOWN = env.float("SUPABASE_JWKS_REFETCH_COOLDOWN", default=10)
+SUPABASE_JWKS_TIMEOUT = env.float("SUPABASE_JWKS_TIMEOUT", default=2)
+# Refuse tokens whose session was signed out (one indexed lookup in auth.sessions, same query).
+SUPABASE_AUTH_CHECK_SESSION = env.bool("SUPABASE_AUTH_CHECK_SESSION", default=False)
+
+# --- REST framework -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["supabase_auth.authentication.SupabaseAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
 
 # --- Auth, passwords (staff use Django users in the admin; API users come from Supabase) ------
 AUTH_PASSWORD_VALIDATORS = [
@@ -210,4 +233,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    # httpx logs every request at INFO (JWKS refreshes, Supabase calls); keep only problems.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

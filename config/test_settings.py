@@ -14,6 +14,13 @@ os.environ.update(
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "test-secret-key-" + "x7Qm2Lp9Vr4Kd8Wz" * 4,
         "DJANGO_ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+        # The Supabase CLI's local project; tests that need a JWKS serve one and point at it.
+        "SUPABASE_URL": "http://127.0.0.1:54321",
+        "SUPABASE_JWKS_URL": "",
+        "SUPABASE_JWT_SECRET": "test-jwt-secret-that-is-long-enough-for-hs256-0123",
+        "SUPABASE_ANON_KEY": "",
+        "SUPABASE_SERVICE_ROLE_KEY": "",
+        "SUPABASE_AUTH_CHECK_SESSION": "false",
         "DATABASE_URL": os.environ.get("TEST_DATABASE_URL")
         or local_database.ensure_running(_LOCAL_DIR / "test-postgres", disposable=True),
     }
