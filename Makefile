@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install db-stop db-url check
+.PHONY: run test lint install db-stop db-url bench-auth token superuser
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -28,6 +28,17 @@ run: install
 	@EMBEDDED_POSTGRES_ANNOUNCED=1 $(MANAGE) dev_banner --url http://$(HOST):$(PORT)
 	$(MANAGE) runserver $(HOST):$(PORT)
 
+## token: print a dev access token for EMAIL (the running `make run` API accepts it)
+token: export DJANGO_DEBUG ?= true
+token: export EMBEDDED_POSTGRES_ANNOUNCED = 1
+token: install
+	@$(MANAGE) mint_token --email "$(or $(EMAIL),dev@example.com)"
+
+## superuser: create a staff user for /admin/ on the development database
+superuser: export DJANGO_DEBUG ?= true
+superuser: install
+	$(MANAGE) createsuperuser
+
 ## test: the whole test suite (real Postgres: embedded, or TEST_DATABASE_URL)
 test: install
 	$(BIN)/python -m pytest
@@ -43,3 +54,7 @@ db-stop: install
 
 db-url: install
 	@$(BIN)/python -m supabase_auth.local_database url .local/postgres
+
+## bench-auth: what token verification and authentication cost (not part of `make test`)
+bench-auth: install
+	$(BIN)/python bench/auth_bench.py

@@ -5,6 +5,9 @@ JWKS key chosen by `kid`, whose own algorithm is the only one accepted; `exp`, `
 `aud`, `iss` required and checked with a small leeway; `role` must be `authenticated`.
 """
 
+import base64
+import binascii
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -68,11 +71,7 @@ def verify(token: str) -> Claims:
         raise TokenError("Token is too large.")
     if token.startswith(API_KEY_PREFIXES):
         raise TokenNotUser("Supabase API keys are not user tokens.")
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise TokenError("Token is malformed.") from exc
-    key = _verification_key(header)
+    key = _verification_key(_unverified_header(token))
     try:
         payload = jwt.decode(
             token,
@@ -94,6 +93,21 @@ def verify(token: str) -> Claims:
     except jwt.PyJWTError as exc:
         raise TokenError("Token signature or claims are invalid.") from exc
     return _claims(payload)
+
+
+def _unverified_header(token: str) -> Mapping:
+    """Return the JOSE header, only to choose the key; jwt.decode() then checks everything.
+
+    Decoding the small header segment here halves the cost of PyJWT parsing the token twice.
+    """
+    segment = token.split(".", 1)[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error) as exc:
+        raise TokenError("Token is malformed.") from exc
+    if not isinstance(header, dict) or token.count(".") != 2:
+        raise TokenError("Token is malformed.")
+    return header
 
 
 def _verification_key(header: Mapping) -> keys.VerificationKey:

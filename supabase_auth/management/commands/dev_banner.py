@@ -19,9 +19,10 @@ class Command(BaseCommand):
         lines = [
             "",
             f"  API        {url}/health",
-            f"  Admin      {url}/admin/  (create a staff user: .venv/bin/python manage.py "
-            "createsuperuser)",
+            f"  Admin      {url}/admin/  (create a staff user: make superuser)",
             f"  Database   {database}",
+            "  Token      TOKEN=$(make -s token EMAIL=you@example.com)",
+            f"             curl -H \"Authorization: Bearer $TOKEN\" {url}/api/profiles/me",
             "",
         ]
         self.stdout.write("\n".join(lines))
