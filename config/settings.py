@@ -56,7 +56,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "api",
     "supabase_auth",
     "profiles",
@@ -66,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -73,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "api.middleware.RequestSizeLimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -178,8 +184,51 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Per client IP (anonymous) or user id, counted per process in the local-memory cache.
+    # Anonymous and user rates are off unless set (a gateway usually limits reads); the auth
+    # endpoints (sign-in, sign-up, refresh) are limited by default against password guessing.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="") or None,
+        "user": env.str("API_THROTTLE_USER", default="") or None,
+        "auth": env.str("API_THROTTLE_AUTH", default="10/minute") or None,
+    },
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
+}
+# Largest request body under /api/ (JSON); views such as the avatar upload set their own.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- CORS (django-cors-headers): browsers on these origins may call the API -----------------
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/(api|health)(/.*)?$"
+CORS_ALLOW_CREDENTIALS = False  # bearer tokens, not cookies
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "WWW-Authenticate"]
+
+# --- OpenAPI (drf-spectacular; Swagger UI and Redoc served from the sidecar, no CDN) ---------
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Posts and profiles API",
+    "DESCRIPTION": (
+        "Posts and profiles for a Supabase app. Authenticate with a Supabase Auth access "
+        "token: `Authorization: Bearer <access_token>`. Errors are JSON "
+        '`{"detail": ..., "code": ...}`; invalid input is a 400 with field errors.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 
 # --- Auth, passwords (staff use Django users in the admin; API users come from Supabase) ------

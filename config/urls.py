@@ -6,4 +6,9 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("health.urls")),
+    path("api/", include("posts.urls")),
+    path("api/", include("profiles.urls")),
+    path("api/", include("api.urls")),  # schema, docs, then the JSON 404 catch-all
 ]
+
+handler500 = "api.views.server_error"

@@ -33,7 +33,7 @@ class SupabaseAuthConfig(AppConfig):
     verbose_name = "Supabase authentication"
 
     def ready(self) -> None:
-        from supabase_auth import checks  # noqa: F401  (registers the system checks)
+        from supabase_auth import checks, schema  # noqa: F401  (register checks, OpenAPI scheme)
 
         pre_migrate.connect(prepare_local_database, sender=self)
         post_migrate.connect(hide_django_tables, sender=self)

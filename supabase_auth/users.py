@@ -62,7 +62,6 @@ class SupabaseUser:
     profile: Profile = field(compare=False)
 
     is_authenticated = True
-    is_anonymous_user = False
     is_active = True
     is_staff = False  # staff are Django users of the admin, never derived from a token
     is_superuser = False

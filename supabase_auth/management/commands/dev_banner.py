@@ -22,7 +22,7 @@ class Command(BaseCommand):
             f"  Admin      {url}/admin/  (create a staff user: make superuser)",
             f"  Database   {database}",
             "  Token      TOKEN=$(make -s token EMAIL=you@example.com)",
-            f"             curl -H \"Authorization: Bearer $TOKEN\" {url}/api/profiles/me",
+            f'             curl -H "Authorization: Bearer $TOKEN" {url}/api/profiles/me',
             "",
         ]
         self.stdout.write("\n".join(lines))

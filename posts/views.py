@@ -1,0 +1,128 @@
+"""Post endpoints: a public feed, the caller's own posts, and author-only changes."""
+
+from django.db.models import Q, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api import openapi
+from api.pagination import KeysetPagination
+from api.paths import UUID_PATTERN
+from posts.filters import MyPostFilter, PostFilter
+from posts.models import Post
+from posts.permissions import IsAuthorOrReadOnly
+from posts.serializers import PostSerializer
+
+POST_EXAMPLE = OpenApiExample(
+    "post",
+    value={"title": "Hello, Supabase", "content": "First post.", "published": True},
+    request_only=True,
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Published posts, newest first",
+        responses={200: PostSerializer(many=True), 400: openapi.BAD_REQUEST},
+    ),
+    me=extend_schema(
+        summary="The caller's posts, drafts included",
+        responses={
+            200: PostSerializer(many=True),
+            400: openapi.BAD_REQUEST,
+            401: openapi.UNAUTHENTICATED,
+        },
+    ),
+    create=extend_schema(
+        summary="Create a post (the caller is its author)",
+        examples=[POST_EXAMPLE],
+        responses={
+            201: PostSerializer,
+            400: openapi.BAD_REQUEST,
+            401: openapi.UNAUTHENTICATED,
+            413: openapi.TOO_LARGE,
+        },
+    ),
+    retrieve=extend_schema(
+        summary="A published post, or one of the caller's drafts",
+        responses={200: PostSerializer, 404: openapi.NOT_FOUND},
+    ),
+    update=extend_schema(
+        summary="Replace a post (author only)",
+        examples=[POST_EXAMPLE],
+        responses={
+            200: PostSerializer,
+            400: openapi.BAD_REQUEST,
+            401: openapi.UNAUTHENTICATED,
+            403: openapi.FORBIDDEN,
+            404: openapi.NOT_FOUND,
+            413: openapi.TOO_LARGE,
+        },
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of a post (author only)",
+        responses={
+            200: PostSerializer,
+            400: openapi.BAD_REQUEST,
+            401: openapi.UNAUTHENTICATED,
+            403: openapi.FORBIDDEN,
+            404: openapi.NOT_FOUND,
+            413: openapi.TOO_LARGE,
+        },
+    ),
+    destroy=extend_schema(
+        summary="Delete a post (author only)",
+        responses={
+            204: None,
+            401: openapi.UNAUTHENTICATED,
+            403: openapi.FORBIDDEN,
+            404: openapi.NOT_FOUND,
+        },
+    ),
+)
+class PostViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Posts, with the same visibility rules as the RLS policies on the posts table."""
+
+    serializer_class = PostSerializer
+    pagination_class = KeysetPagination
+    filter_backends = [DjangoFilterBackend]
+    lookup_value_regex = UUID_PATTERN
+
+    def get_permissions(self) -> list:
+        if self.action in ("list", "retrieve"):
+            return [AllowAny()]
+        return [IsAuthenticated(), IsAuthorOrReadOnly()]
+
+    @property
+    def filterset_class(self):
+        return MyPostFilter if self.action == "me" else PostFilter
+
+    def get_queryset(self) -> QuerySet:
+        if self.action == "list":
+            return Post.objects.filter(published=True)
+        if self.action == "me":
+            return Post.objects.filter(author_id=self.request.user.id)
+        # One post: published ones are visible to all, drafts only to their author; a post
+        # you cannot see is a 404, one you can see but not change a 403.
+        visible = Q(published=True)
+        if self.request.user.is_authenticated:
+            visible |= Q(author_id=self.request.user.id)
+        return Post.objects.filter(visible)
+
+    def perform_create(self, serializer: PostSerializer) -> None:
+        serializer.save(author_id=self.request.user.id)
+
+    @action(detail=False, methods=["get"])
+    def me(self, request: Request) -> Response:
+        return self.list(request)

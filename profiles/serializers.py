@@ -1,0 +1,35 @@
+"""Profile representations: the owner's view (with email) and the public one (without)."""
+
+from rest_framework import serializers
+
+from profiles.models import Profile
+
+NAME_MAX_LENGTH = 100
+
+
+class MyProfileSerializer(serializers.ModelSerializer):
+    """The caller's own profile. Only the name is theirs to edit here.
+
+    The id and email come from Supabase Auth; the avatar is set by uploading an image.
+    """
+
+    name = serializers.CharField(
+        max_length=NAME_MAX_LENGTH, allow_null=True, allow_blank=True, required=False
+    )
+
+    class Meta:
+        model = Profile
+        fields = ["id", "email", "name", "avatar_url", "created_at", "updated_at"]
+        read_only_fields = ["id", "email", "avatar_url", "created_at", "updated_at"]
+
+    def validate_name(self, value: str | None) -> str | None:
+        return value or None  # a blank name is no name
+
+
+class PublicProfileSerializer(serializers.ModelSerializer):
+    """What anyone may see of a profile: never the email."""
+
+    class Meta:
+        model = Profile
+        fields = ["id", "name", "avatar_url", "created_at"]
+        read_only_fields = fields
