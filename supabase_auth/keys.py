@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from jwt import PyJWK
-from jwt.exceptions import PyJWKError
+from jwt.exceptions import PyJWTError
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +54,15 @@ def parse_jwks(document: object) -> dict[str, VerificationKey]:
     for entry in document["keys"]:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("kid"), str):
             continue
-        if entry.get("use", "sig") != "sig" or "verify" not in entry.get("key_ops", ["verify"]):
+        key_ops = entry.get("key_ops")
+        if entry.get("use", "sig") != "sig" or (
+            key_ops is not None and (not isinstance(key_ops, list) or "verify" not in key_ops)
+        ):
             continue
         try:
             jwk = PyJWK(dict(entry))
-        except (PyJWKError, ValueError, TypeError) as exc:
+        except (PyJWTError, ValueError, TypeError, KeyError) as exc:
+            # One bad entry (unknown kty, truncated coordinates, ...) must not hide the others.
             logger.warning("Skipping JWKS key %r: %s", entry["kid"], exc)
             continue
         if jwk.algorithm_name in ASYMMETRIC_ALGORITHMS:
@@ -103,21 +107,31 @@ class JWKSCache:
         key = self._keys.get(kid)
         if key is not None:
             if self._is_stale():
-                self._start_fetch(wait=False)
+                self._run_fetch(self._claim_fetch(), wait=False)
             return key
         with self._lock:
-            now = time.monotonic()
-            last = self._unknown_kid_fetch_at
-            if self._inflight is None:
+            if self._inflight is not None:
+                job = (self._inflight, False)  # join the fetch already running
+            elif self._attempted_at is None:
+                job = self._claim_fetch_locked()  # first load: not an unknown-kid refetch
+            else:
+                now = time.monotonic()
+                last = self._unknown_kid_fetch_at
                 if last is not None and now - last < self.refetch_cooldown:
                     return None  # a flood of unknown kids must not become a flood of fetches
                 self._unknown_kid_fetch_at = now
-        self._start_fetch(wait=True)
+                job = self._claim_fetch_locked()
+        self._run_fetch(job, wait=True)
         return self._keys.get(kid)
+
+    def ensure_loaded(self) -> None:
+        """Fetch the keys unless this process has already tried (one wait per process)."""
+        if self._attempted_at is None:
+            self._run_fetch(self._claim_fetch(), wait=True)
 
     def warm_up(self) -> None:
         """Fetch the keys now (at process start), so no request has to."""
-        self._start_fetch(wait=True)
+        self._run_fetch(self._claim_fetch(), wait=True)
 
     def _is_stale(self) -> bool:
         now = time.monotonic()
@@ -125,23 +139,29 @@ class JWKSCache:
             return False  # retry a failing endpoint at most once per cooldown
         return self._fetched_at is None or now - self._fetched_at > self.max_age
 
-    def _start_fetch(self, *, wait: bool) -> None:
-        """Run one fetch at a time; later callers join the one in flight."""
+    def _claim_fetch(self) -> tuple[threading.Event, bool]:
         with self._lock:
-            inflight = self._inflight
-            leader = inflight is None
-            if leader:
-                inflight = self._inflight = threading.Event()
+            return self._claim_fetch_locked()
+
+    def _claim_fetch_locked(self) -> tuple[threading.Event, bool]:
+        """Return (event, leader): one fetch at a time, later callers join the one in flight."""
+        if self._inflight is not None:
+            return self._inflight, False
+        self._inflight = threading.Event()
+        self._attempted_at = time.monotonic()
+        return self._inflight, True
+
+    def _run_fetch(self, job: tuple[threading.Event, bool], *, wait: bool) -> None:
+        done, leader = job
         if leader and wait:
-            self._fetch(inflight)
+            self._fetch(done)
         elif leader:
-            threading.Thread(target=self._fetch, args=(inflight,), daemon=True).start()
+            threading.Thread(target=self._fetch, args=(done,), daemon=True).start()
         elif wait:
-            inflight.wait(self.timeout * 2)
+            done.wait(self.timeout * 2)
 
     def _fetch(self, done: threading.Event) -> None:
         try:
-            self._attempted_at = time.monotonic()
             self.fetch_count += 1
             keys = self._download()
         except JWKSUnavailable as exc:

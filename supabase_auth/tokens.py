@@ -20,6 +20,8 @@ from supabase_auth import keys
 
 # Supabase tokens are well under 2 KB; anything far larger is refused before any parsing.
 MAX_TOKEN_BYTES = 16 * 1024
+# A JOSE header holds alg, typ and kid: a few dozen bytes.
+MAX_HEADER_CHARS = 1024
 REQUIRED_CLAIMS = ("exp", "iat", "sub", "aud", "iss")
 # Supabase's API keys: legacy anon/service_role JWTs and the opaque sb_… keys (SUPABASE.md §3).
 API_KEY_ROLES = frozenset({"anon", "service_role"})
@@ -101,9 +103,11 @@ def _unverified_header(token: str) -> Mapping:
     Decoding the small header segment here halves the cost of PyJWT parsing the token twice.
     """
     segment = token.split(".", 1)[0]
+    if len(segment) > MAX_HEADER_CHARS:
+        raise TokenError("Token is malformed.")
     try:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, binascii.Error, RecursionError) as exc:
         raise TokenError("Token is malformed.") from exc
     if not isinstance(header, dict) or token.count(".") != 2:
         raise TokenError("Token is malformed.")
@@ -113,10 +117,12 @@ def _unverified_header(token: str) -> Mapping:
 def _verification_key(header: Mapping) -> keys.VerificationKey:
     algorithm = header.get("alg")
     kid = header.get("kid")
-    if kid is not None and not isinstance(kid, str):
+    if not isinstance(algorithm, str) or (kid is not None and not isinstance(kid, str)):
         raise TokenError("Token header is malformed.")
     if algorithm == "HS256":
         cache = keys.jwks()
+        if kid is not None and cache is not None:
+            cache.ensure_loaded()  # a no-op once the process has the keys (WSGI start)
         if kid is not None and cache is not None and cache.known(kid) is not None:
             # Algorithm confusion: an HMAC token naming a public key (RFC 8725 §2.1).
             raise TokenError("Token algorithm does not match its signing key.")
@@ -139,7 +145,8 @@ def _verification_key(header: Mapping) -> keys.VerificationKey:
 
 def _refuse_api_keys(token: str) -> None:
     payload = jwt.decode(token, options={"verify_signature": False})
-    if payload.get("role") in API_KEY_ROLES:
+    role = payload.get("role")
+    if isinstance(role, str) and role in API_KEY_ROLES:
         raise TokenNotUser("Supabase API keys are not user tokens.")
 
 
