@@ -49,11 +49,11 @@ lint: install
 
 ## db-stop: stop the embedded development and test databases (data is kept)
 db-stop: install
-	$(BIN)/python -m supabase_auth.local_database stop .local/postgres
-	$(BIN)/python -m supabase_auth.local_database stop .local/test-postgres
+	$(BIN)/python -m supabase_bridge.local_database stop .local/postgres
+	$(BIN)/python -m supabase_bridge.local_database stop .local/test-postgres
 
 db-url: install
-	@$(BIN)/python -m supabase_auth.local_database url .local/postgres
+	@$(BIN)/python -m supabase_bridge.local_database url .local/postgres
 
 ## bench-auth: what token verification and authentication cost (not part of `make test`)
 bench-auth: install

@@ -62,7 +62,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
-    "supabase_auth",
+    "supabase_bridge",
     "profiles",
     "posts",
     "health",
@@ -112,7 +112,7 @@ if not DATABASE_URL and not DEBUG:
     )
 USES_EMBEDDED_DATABASE = DATABASE_URL in ("", "embedded")
 if USES_EMBEDDED_DATABASE:
-    from supabase_auth import local_database
+    from supabase_bridge import local_database
 
     DATABASE_URL = local_database.ensure_running(EMBEDDED_DATABASE_DIR)
 
@@ -180,7 +180,7 @@ SUPABASE_AUTH_CHECK_SESSION = env.bool("SUPABASE_AUTH_CHECK_SESSION", default=Fa
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["supabase_auth.authentication.SupabaseAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["supabase_bridge.authentication.SupabaseAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

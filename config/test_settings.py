@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from supabase_auth import local_database
+from supabase_bridge import local_database
 
 _LOCAL_DIR = Path(__file__).resolve().parent.parent / ".local"
 

@@ -10,11 +10,11 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from profiles.models import Profile
-from supabase_auth.users import SupabaseUser
+from supabase_bridge.users import SupabaseUser
 from tests.factories import make_auth_user, make_profile
 from tests.support.http import bearer
 
-pytestmark = pytest.mark.urls("tests.supabase_auth.urls")
+pytestmark = pytest.mark.urls("tests.supabase_bridge.urls")
 
 LONG_AGO = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
 

@@ -5,7 +5,7 @@ import pytest
 from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
-from supabase_auth import dev_tokens
+from supabase_bridge import dev_tokens
 from tests.factories import make_auth_user
 from tests.support.jwks_server import JWKSServer, SigningKey
 
@@ -84,7 +84,7 @@ def committed_db(transactional_db):
     Django's flush after a transactional test skips unmanaged tables such as auth.users, so
     without this the rows (and their sessions) would outlive the test.
     """
-    from supabase_auth.models import AuthUser
+    from supabase_bridge.models import AuthUser
 
     before = set(AuthUser.objects.values_list("id", flat=True))
     yield

@@ -8,7 +8,7 @@ INIT_SQL = Path(__file__).with_name("sql") / "local_supabase.sql"
 MARKER = "Supabase-like auth schema made by supabase_local_init; not a Supabase project."
 
 # Roles and schemas that exist only on databases run by Supabase (hosted, CLI or self-hosted).
-SUPABASE_ONLY_ROLES = ("supabase_admin", "supabase_auth_admin")
+SUPABASE_ONLY_ROLES = ("supabase_admin", "supabase_bridge_admin")
 
 
 class RealSupabaseDatabase(Exception):

@@ -25,7 +25,7 @@ def check_token_verification(app_configs, **kwargs) -> list:
                 "No key to verify Supabase tokens with.",
                 hint="Set SUPABASE_URL (its JWKS is used) or SUPABASE_JWKS_URL, and/or the legacy "
                 "SUPABASE_JWT_SECRET.",
-                id="supabase_auth.E001",
+                id="supabase_bridge.E001",
             )
         )
     if secret and len(secret.encode()) < MIN_HS256_SECRET_BYTES:
@@ -33,19 +33,19 @@ def check_token_verification(app_configs, **kwargs) -> list:
             severity(
                 f"SUPABASE_JWT_SECRET is shorter than {MIN_HS256_SECRET_BYTES} bytes.",
                 hint="Use the JWT secret from the Supabase dashboard (Settings > JWT Keys).",
-                id="supabase_auth.E002",
+                id="supabase_bridge.E002",
             )
         )
     for name in ("SUPABASE_URL", "SUPABASE_JWKS_URL"):
         problem = _url_problem(getattr(settings, name), allow_path=name != "SUPABASE_URL")
         if problem:
-            problems.append(Error(f"{name} {problem}.", id="supabase_auth.E003"))
+            problems.append(Error(f"{name} {problem}.", id="supabase_bridge.E003"))
     if production and not settings.SUPABASE_JWT_ISSUER:
         problems.append(
             Error(
                 "No expected token issuer.",
                 hint="Set SUPABASE_URL (issuer {SUPABASE_URL}/auth/v1) or SUPABASE_JWT_ISSUER.",
-                id="supabase_auth.E004",
+                id="supabase_bridge.E004",
             )
         )
     return problems
@@ -72,7 +72,7 @@ def _url_problem(url: str, *, allow_path: bool) -> str | None:
 @register(Tags.database)
 def check_django_tables_private(app_configs, databases=None, **kwargs) -> list:
     """Warn when Supabase's API roles can reach Django's tables (auth_user, django_session, ...)."""
-    from supabase_auth import exposure
+    from supabase_bridge import exposure
 
     problems = []
     for alias in databases or []:
@@ -86,7 +86,7 @@ def check_django_tables_private(app_configs, databases=None, **kwargs) -> list:
                     f"anon/authenticated can reach Django's tables: {', '.join(tables)}.",
                     hint="Run `python manage.py migrate`: it revokes these grants after migrating.",
                     obj=alias,
-                    id="supabase_auth.W001",
+                    id="supabase_bridge.W001",
                 )
             )
     return problems

@@ -16,7 +16,7 @@ from types import MappingProxyType
 import jwt
 from django.conf import settings
 
-from supabase_auth import keys
+from supabase_bridge import keys
 
 # Supabase tokens are well under 2 KB; anything far larger is refused before any parsing.
 MAX_TOKEN_BYTES = 16 * 1024

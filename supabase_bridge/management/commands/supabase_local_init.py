@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from supabase_auth import local_schema
+from supabase_bridge import local_schema
 
 
 class Command(BaseCommand):

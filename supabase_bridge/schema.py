@@ -6,7 +6,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 class SupabaseBearerScheme(OpenApiAuthenticationExtension):
     """Let Swagger UI's "Authorize" take a pasted Supabase access token."""
 
-    target_class = "supabase_auth.authentication.SupabaseAuthentication"
+    target_class = "supabase_bridge.authentication.SupabaseAuthentication"
     name = "SupabaseBearer"
 
     def get_security_definition(self, auto_schema) -> dict:

@@ -5,7 +5,7 @@ import pytest
 from profiles.models import Profile
 from tests.support.http import bearer
 
-pytestmark = pytest.mark.urls("tests.supabase_auth.urls")
+pytestmark = pytest.mark.urls("tests.supabase_bridge.urls")
 
 
 def assert_forbidden(response, code: str, detail: str) -> None:

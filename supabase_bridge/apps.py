@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 
 def prepare_local_database(using: str, **kwargs) -> None:
     """Before migrating a database we own (embedded, tests), give it Supabase's shape."""
-    from supabase_auth import local_schema
+    from supabase_bridge import local_schema
 
     connection = connections[using]
     if settings.SUPABASE_LOCAL_AUTO_INIT and local_schema.supabase_evidence(connection) is None:
@@ -21,7 +21,7 @@ def prepare_local_database(using: str, **kwargs) -> None:
 
 def hide_django_tables(using: str, **kwargs) -> None:
     """After migrating, take Django's own tables away from Supabase's API roles."""
-    from supabase_auth import exposure
+    from supabase_bridge import exposure
 
     tables = exposure.revoke_api_access(connections[using])
     if tables:
@@ -29,15 +29,15 @@ def hide_django_tables(using: str, **kwargs) -> None:
 
 
 class SupabaseAuthConfig(AppConfig):
-    name = "supabase_auth"
+    name = "supabase_bridge"
     verbose_name = "Supabase authentication"
 
     def ready(self) -> None:
-        from supabase_auth import checks, schema  # noqa: F401  (register checks, OpenAPI scheme)
+        from supabase_bridge import checks, schema  # noqa: F401  (register checks, OpenAPI scheme)
 
         pre_migrate.connect(prepare_local_database, sender=self)
         post_migrate.connect(hide_django_tables, sender=self)
         if settings.USES_EMBEDDED_DATABASE:
-            from supabase_auth import local_database
+            from supabase_bridge import local_database
 
             local_database.announce(settings.EMBEDDED_DATABASE_DIR, settings.DATABASE_URL)

@@ -10,10 +10,10 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from profiles.models import Profile
-from supabase_auth.models import AuthSession, AuthUser
+from supabase_bridge.models import AuthSession, AuthUser
 from tests.support.http import bearer
 
-pytestmark = pytest.mark.urls("tests.supabase_auth.urls")
+pytestmark = pytest.mark.urls("tests.supabase_bridge.urls")
 
 
 def mint(*args: str) -> str:

@@ -5,7 +5,7 @@ import socket
 import pytest
 from django.core.checks import Error, Warning
 
-from supabase_auth.checks import check_token_verification
+from supabase_bridge.checks import check_token_verification
 from tests.subprocess_django import PRODUCTION_ENV, run_python
 
 GOOD_SECRET = "a-legacy-jwt-secret-with-more-than-32-characters"
@@ -44,7 +44,7 @@ def test_no_key_at_all_is_e001(production):
 
     problems = check_token_verification(None)
 
-    assert ids(problems) == ["supabase_auth.E001"]
+    assert ids(problems) == ["supabase_bridge.E001"]
     assert isinstance(problems[0], Error)
     assert "SUPABASE_JWT_SECRET" in problems[0].hint
 
@@ -62,7 +62,7 @@ def test_short_secret_is_an_e002_error_in_production(production):
 
     problems = check_token_verification(None)
 
-    assert ids(problems) == ["supabase_auth.E002"]
+    assert ids(problems) == ["supabase_bridge.E002"]
     assert isinstance(problems[0], Error)
 
 
@@ -72,7 +72,7 @@ def test_short_secret_is_only_a_warning_in_debug(production):
 
     problems = check_token_verification(None)
 
-    assert ids(problems) == ["supabase_auth.E002"]
+    assert ids(problems) == ["supabase_bridge.E002"]
     assert type(problems[0]) is Warning
 
 
@@ -100,7 +100,7 @@ def test_malformed_supabase_url_is_e003(production, url):
 
     problems = check_token_verification(None)
 
-    assert ids(problems) == ["supabase_auth.E003"]
+    assert ids(problems) == ["supabase_bridge.E003"]
     assert problems[0].msg.startswith("SUPABASE_URL ")
 
 
@@ -123,14 +123,14 @@ def test_malformed_jwks_url_is_e003(production):
 
     problems = check_token_verification(None)
 
-    assert ids(problems) == ["supabase_auth.E003"]
+    assert ids(problems) == ["supabase_bridge.E003"]
     assert problems[0].msg.startswith("SUPABASE_JWKS_URL ")
 
 
 def test_empty_issuer_is_e004_in_production(production):
     production.SUPABASE_JWT_ISSUER = ""
 
-    assert ids(check_token_verification(None)) == ["supabase_auth.E004"]
+    assert ids(check_token_verification(None)) == ["supabase_bridge.E004"]
 
 
 def test_empty_issuer_is_tolerated_in_debug(production):
@@ -151,7 +151,7 @@ def test_wsgi_refuses_to_start_without_a_way_to_verify_tokens():
 
     assert result.returncode != 0
     assert "SystemCheckError" in result.stderr
-    assert "supabase_auth.E001" in result.stderr
+    assert "supabase_bridge.E001" in result.stderr
 
 
 def test_wsgi_starts_with_a_good_configuration_even_if_the_jwks_is_unreachable():

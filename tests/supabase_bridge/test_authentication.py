@@ -13,12 +13,12 @@ from cryptography.hazmat.primitives import serialization
 from jwt.algorithms import ECAlgorithm
 
 from profiles.models import Profile
-from supabase_auth import dev_tokens, keys
+from supabase_bridge import dev_tokens, keys
 from tests.factories import make_profile
 from tests.support.http import bearer
 from tests.support.jwks_server import SigningKey
 
-pytestmark = pytest.mark.urls("tests.supabase_auth.urls")
+pytestmark = pytest.mark.urls("tests.supabase_bridge.urls")
 
 # Generated once for the module: a key the JWKS never publishes, under the published EC kid.
 ATTACKER_EC_KEY = SigningKey("ES256", "ec-key-1")

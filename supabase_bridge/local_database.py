@@ -86,7 +86,7 @@ def _system_user() -> str | None:
 
 
 def main() -> None:
-    """Command line: `python -m supabase_auth.local_database {start,stop,url} DATA_DIR`."""
+    """Command line: `python -m supabase_bridge.local_database {start,stop,url} DATA_DIR`."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("action", choices=["start", "stop", "url"])
     parser.add_argument("data_dir", type=Path)

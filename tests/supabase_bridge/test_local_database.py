@@ -7,13 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from supabase_auth import local_database
+from supabase_bridge import local_database
 from tests.subprocess_django import PROJECT_DIR
 
 
 def start_in_new_process(data_dir) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "supabase_auth.local_database", "start", str(data_dir)],
+        [sys.executable, "-m", "supabase_bridge.local_database", "start", str(data_dir)],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -60,7 +60,7 @@ def test_stop_reports_a_server_that_is_not_running(tmp_path):
 
 def test_location_is_announced_once_per_process_tree(monkeypatch, caplog, tmp_path):
     monkeypatch.delenv(local_database.ANNOUNCED_ENV, raising=False)
-    caplog.set_level("INFO", logger="supabase_auth.local_database")
+    caplog.set_level("INFO", logger="supabase_bridge.local_database")
 
     local_database.announce(tmp_path, "postgres://example")
     local_database.announce(tmp_path, "postgres://example")

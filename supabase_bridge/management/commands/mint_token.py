@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from supabase_auth import dev_tokens, local_schema
+from supabase_bridge import dev_tokens, local_schema
 
 
 class Command(BaseCommand):

@@ -11,11 +11,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from profiles.models import Profile
-from supabase_auth import keys, tokens
+from supabase_bridge import keys, tokens
 from tests.support.http import bearer
 from tests.support.jwks_server import SigningKey
 
-pytestmark = pytest.mark.urls("tests.supabase_auth.urls")
+pytestmark = pytest.mark.urls("tests.supabase_bridge.urls")
 
 ROTATED_KEY = SigningKey("ES256", "ec-key-2")
 STALE = 0.15  # long enough for the fast_refresh keys to be stale

@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 from django.db import ProgrammingError, connection
 
-from supabase_auth import exposure
-from supabase_auth.checks import check_django_tables_private
+from supabase_bridge import exposure
+from supabase_bridge.checks import check_django_tables_private
 from tests.factories import claims_for
 
 DJANGO_TABLES = ["auth_user", "django_session", "django_admin_log", "django_migrations"]
@@ -38,7 +38,7 @@ def test_check_warns_when_a_grant_comes_back(db):
 
     warnings = check_django_tables_private(None, databases=["default"])
 
-    assert [w.id for w in warnings] == ["supabase_auth.W001"]
+    assert [w.id for w in warnings] == ["supabase_bridge.W001"]
     assert "auth_user" in warnings[0].msg
 
 

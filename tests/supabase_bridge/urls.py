@@ -5,7 +5,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from supabase_auth.permissions import HasAppRole, IsNotAnonymousSignIn, RequiresMFA
+from supabase_bridge.permissions import HasAppRole, IsNotAnonymousSignIn, RequiresMFA
 
 
 def describe(request) -> dict:

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from supabase_auth import local_schema
+from supabase_bridge import local_schema
 
 
 def scalar(sql: str, params=None):

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection
 
 from profiles.models import Profile
-from supabase_auth.tokens import Claims
+from supabase_bridge.tokens import Claims
 
 PROFILE_COLUMNS = ("id", "email", "name", "avatar_url", "created_at", "updated_at")
 _COLUMNS = ", ".join(PROFILE_COLUMNS)

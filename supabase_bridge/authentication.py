@@ -4,7 +4,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from supabase_auth import tokens, users
+from supabase_bridge import tokens, users
 
 REALM = "api"
 
@@ -45,14 +45,14 @@ class SupabaseAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         """Return the challenge; it names the error only when a token was sent and refused."""
-        error = getattr(request, "_supabase_auth_error", None)
+        error = getattr(request, "_supabase_bridge_error", None)
         if error is None:
             return f'Bearer realm="{REALM}"'
         return f'Bearer realm="{REALM}", error="invalid_token", error_description="{error}"'
 
     @staticmethod
     def _failed(request: Request, message: str, code: str) -> InvalidToken:
-        request._supabase_auth_error = message.replace('"', "'")
+        request._supabase_bridge_error = message.replace('"', "'")
         return InvalidToken(message, code)
 
 
