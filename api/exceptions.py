@@ -7,8 +7,27 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
+class ServiceError(Exception):
+    """A failure of an outside service or of an upload, as the client should see it.
+
+    Raised below the views (Supabase Auth and Storage calls, image checks) so views stay thin;
+    `extra` fields join the body (e.g. weak-password reasons), `retry_after` becomes a header.
+    """
+
+    def __init__(
+        self, status: int, code: str, message: str, *, retry_after: int | None = None, **extra
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.retry_after, self.extra = retry_after, extra
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Return DRF's response, with a stable machine-readable `code` next to `detail`."""
+    if isinstance(exc, ServiceError):
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        body = {"detail": exc.message, "code": exc.code, **exc.extra}
+        return Response(body, status=exc.status, headers=headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -31,6 +31,8 @@ class RequestSizeLimitMiddleware:
             )
         view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
         limit = getattr(view_class, "max_body_bytes", settings.API_MAX_BODY_BYTES)
+        if callable(limit):
+            limit = limit()
         if length > limit:
             return JsonResponse(
                 {

@@ -168,6 +168,10 @@ SUPABASE_JWT_ISSUER = env.str(
     "SUPABASE_JWT_ISSUER", default=f"{SUPABASE_URL}/auth/v1" if SUPABASE_URL else ""
 )
 SUPABASE_JWT_AUDIENCE = env.list("SUPABASE_JWT_AUDIENCE", default=["authenticated"])
+# Calls to Supabase Auth and Storage: bounded, so an outage is a quick 503, not a hung worker.
+SUPABASE_HTTP_TIMEOUT = env.float("SUPABASE_HTTP_TIMEOUT", default=5)
+SUPABASE_AVATARS_BUCKET = env.str("SUPABASE_AVATARS_BUCKET", default="avatars")
+SUPABASE_AVATAR_MAX_BYTES = env.int("SUPABASE_AVATAR_MAX_BYTES", default=2 * 1024 * 1024)
 # Clock skew tolerated on exp, iat and nbf (seconds).
 SUPABASE_JWT_LEEWAY = env.int("SUPABASE_JWT_LEEWAY", default=30)
 # Keys are refreshed in the background after this long (Supabase's own JWKS max-age is 600 s).

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("health.urls")),
     path("api/", include("posts.urls")),
     path("api/", include("profiles.urls")),
+    path("api/", include("supabase_bridge.urls")),
     path("api/", include("api.urls")),  # schema, docs, then the JSON 404 catch-all
 ]
 

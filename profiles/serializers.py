@@ -33,3 +33,11 @@ class PublicProfileSerializer(serializers.ModelSerializer):
         model = Profile
         fields = ["id", "name", "avatar_url", "created_at"]
         read_only_fields = fields
+
+
+class AvatarUploadSerializer(serializers.Serializer):
+    """The multipart body of an avatar upload."""
+
+    file = serializers.FileField(
+        allow_empty_file=False, help_text="PNG, JPEG, WebP or GIF; the type is read from the bytes."
+    )

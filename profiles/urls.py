@@ -7,6 +7,7 @@ from profiles import views
 
 urlpatterns = [
     re_path(r"^profiles/me/?$", views.MyProfileView.as_view(), name="profile-me"),
+    re_path(r"^profiles/me/avatar/?$", views.MyAvatarView.as_view(), name="profile-avatar"),
     re_path(
         rf"^profiles/(?P<pk>{UUID_PATTERN})/?$",
         views.PublicProfileView.as_view(),

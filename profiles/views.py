@@ -1,16 +1,29 @@
 """Profile endpoints: the caller's own profile, and anyone's public face and posts."""
 
+import hashlib
+
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
-from rest_framework import generics
+from rest_framework import generics, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from api import openapi
 from api.pagination import KeysetPagination
 from posts.models import Post
 from posts.serializers import PostSerializer
+from profiles import avatar
 from profiles.models import Profile
-from profiles.serializers import MyProfileSerializer, PublicProfileSerializer
+from profiles.serializers import (
+    AvatarUploadSerializer,
+    MyProfileSerializer,
+    PublicProfileSerializer,
+)
+from supabase_bridge import storage
 
 
 @extend_schema_view(
@@ -79,3 +92,80 @@ class ProfilePostsView(generics.ListAPIView):
     def get_queryset(self):
         profile = get_object_or_404(Profile.objects.only("id"), pk=self.kwargs["pk"])
         return Post.objects.filter(author_id=profile.id, published=True)
+
+
+class MyAvatarView(APIView):
+    """Upload or remove the caller's avatar in Supabase Storage, acting with the caller's token."""
+
+    parser_classes = [MultiPartParser]
+
+    @staticmethod
+    def max_body_bytes() -> int:
+        return settings.SUPABASE_AVATAR_MAX_BYTES + 64 * 1024  # room for the multipart framing
+
+    @extend_schema(
+        summary="Upload an avatar (PNG, JPEG, WebP or GIF; metadata stripped)",
+        request={"multipart/form-data": AvatarUploadSerializer},
+        responses={
+            200: MyProfileSerializer,
+            400: openapi.BAD_REQUEST,
+            401: openapi.UNAUTHENTICATED,
+            403: openapi.error(
+                "Storage's policies refused the upload.",
+                "storage_forbidden",
+                "Storage refused the upload (its policies do not allow it).",
+            ),
+            413: openapi.error(
+                "File or image too large.",
+                "file_too_large",
+                "The avatar is larger than 2097152 bytes.",
+            ),
+            415: openapi.error(
+                "Not a PNG, JPEG, WebP or GIF.",
+                "unsupported_image_type",
+                "Upload a PNG, JPEG, WebP or GIF image.",
+            ),
+            503: openapi.error(
+                "Storage is down or not set up.",
+                "storage_unavailable",
+                "Avatar storage is unavailable; try again shortly.",
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AvatarUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        limit = settings.SUPABASE_AVATAR_MAX_BYTES
+        if upload.size > limit:
+            raise avatar.AvatarRejected(
+                413, "file_too_large", f"The avatar is larger than {limit} bytes."
+            )
+        image = avatar.clean(upload.read())
+        profile = request.user.profile
+        url = storage.upload_avatar(
+            request.auth, str(profile.id), image.data, image.extension, image.content_type
+        )
+        version = hashlib.sha256(image.data).hexdigest()[:12]  # new bytes, new URL: no stale cache
+        profile.avatar_url = f"{url}?v={version}"
+        profile.save(update_fields=["avatar_url", "updated_at"])
+        return Response(MyProfileSerializer(profile).data)
+
+    @extend_schema(
+        summary="Remove the avatar",
+        responses={
+            204: None,
+            401: openapi.UNAUTHENTICATED,
+            503: openapi.error(
+                "Storage is down or not set up.",
+                "storage_unavailable",
+                "Avatar storage is unavailable; try again shortly.",
+            ),
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        profile = request.user.profile
+        storage.remove_avatar(request.auth, str(profile.id))
+        profile.avatar_url = None
+        profile.save(update_fields=["avatar_url", "updated_at"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
