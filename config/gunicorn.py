@@ -17,7 +17,7 @@ keepalive = env.int("GUNICORN_KEEPALIVE", default=5)
 # Recycle workers now and then so a slow leak never grows without bound.
 max_requests = env.int("GUNICORN_MAX_REQUESTS", default=10_000)
 max_requests_jitter = env.int("GUNICORN_MAX_REQUESTS_JITTER", default=1_000)
-accesslog = env.str("GUNICORN_ACCESS_LOG", default="-")
+accesslog = env.str("GUNICORN_ACCESS_LOG", default="-") or None  # empty: no access log
 errorlog = "-"
 # Trust X-Forwarded-* only from the platform's proxy (comma-separated IPs, "*" behind a PaaS).
 forwarded_allow_ips = env.str("FORWARDED_ALLOW_IPS", default="127.0.0.1")
