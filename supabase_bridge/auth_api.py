@@ -137,8 +137,15 @@ def _translate(exc: AuthApiError) -> AuthFailure:
             status, code = 429, "rate_limited"
         else:
             status, code = 400, exc.code or "auth_error"
-    retry_after = RETRY_AFTER_DEFAULT if status == 429 else None
+    retry_after = _retry_after(exc) if status == 429 else None
     return AuthFailure(status, code, exc.message, retry_after=retry_after)
+
+
+def _retry_after(exc: AuthApiError) -> int:
+    """Return Supabase's Retry-After (seconds) when it sent one, else a minute."""
+    response = getattr(exc.__cause__, "response", None)  # the httpx.HTTPStatusError's
+    value = response.headers.get("Retry-After", "") if response is not None else ""
+    return int(value) if value.isdigit() and 0 < int(value) <= 86400 else RETRY_AFTER_DEFAULT
 
 
 def _tokens(response: AuthResponse) -> Tokens:

@@ -63,5 +63,5 @@ def auth_client(access_token: str | None = None) -> SyncGoTrueClient:
 def storage_client(access_token: str) -> SyncStorageClient:
     """Return a fresh Storage client acting as the user whose token this is."""
     return SyncStorageClient(
-        f"{settings.SUPABASE_URL}/storage/v1", _headers(access_token), http_client=http_pool()
+        f"{settings.SUPABASE_URL}/storage/v1/", _headers(access_token), http_client=http_pool()
     )
