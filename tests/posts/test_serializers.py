@@ -1,0 +1,111 @@
+"""PostSerializer through the API: what a post may contain, and what clients may not set."""
+
+import pytest
+
+from posts.models import Post
+from tests.factories import make_post
+
+TOO_LONG_TITLE = ["Ensure this field has no more than 200 characters."]
+NUL = ["Null characters are not allowed."]
+
+
+def create(client, body: dict):
+    return client.post("/api/posts/", body, format="json")
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"content": "no title"}, {"title": ["This field is required."]}),
+        ({"title": ""}, {"title": ["This field may not be blank."]}),
+        ({"title": " \t\n "}, {"title": ["This field may not be blank."]}),
+        ({"title": None}, {"title": ["This field may not be null."]}),
+        ({"title": ["a list"]}, {"title": ["Not a valid string."]}),
+        ({"title": "x" * 201}, {"title": TOO_LONG_TITLE}),
+        ({"title": "  " + "x" * 201 + "  "}, {"title": TOO_LONG_TITLE}),
+        ({"title": "a\x00b"}, {"title": NUL}),
+        ({"title": "ok", "content": "a\x00b"}, {"content": NUL}),
+        (
+            {"title": "ok", "content": "x" * 100_001},
+            {"content": ["Ensure this field has no more than 100000 characters."]},
+        ),
+        ({"title": "ok", "published": "maybe"}, {"published": ["Must be a valid boolean."]}),
+        ({"title": "ok", "published": None}, {"published": ["This field may not be null."]}),
+    ],
+    ids=[
+        "missing-title",
+        "blank-title",
+        "whitespace-title",
+        "null-title",
+        "list-title",
+        "title-201",
+        "title-201-after-trim",
+        "nul-in-title",
+        "nul-in-content",
+        "content-100001",
+        "published-garbage",
+        "published-null",
+    ],
+)
+def test_create_refuses_invalid_input_with_field_errors(author_client, body, errors):
+    response = create(author_client, body)
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert not Post.objects.exists()
+
+
+def test_lone_surrogate_in_title_is_400(author_client):
+    response = author_client.generic(
+        "POST", "/api/posts/", b'{"title": "a\\ud800b"}', content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"title": ["Surrogate characters are not allowed: U+D800."]}
+    assert not Post.objects.exists()
+
+
+def test_title_of_200_chars_with_surrounding_spaces_is_stored_trimmed(author_client):
+    title = "x" * 200
+
+    response = create(author_client, {"title": f"  {title}\t "})
+
+    assert response.status_code == 201
+    assert response.json()["title"] == title
+    assert Post.objects.get().title == title
+
+
+def test_content_of_100000_chars_is_accepted_verbatim(author_client):
+    content = "  é" + "x" * 99_995 + "\n "  # 100,000 characters; content is not trimmed
+
+    response = create(author_client, {"title": "Long", "content": content})
+
+    assert response.status_code == 201
+    assert Post.objects.get().content == content
+
+
+def test_blank_content_is_kept_blank(author_client):
+    response = create(author_client, {"title": "Empty", "content": ""})
+
+    assert response.status_code == 201
+    assert response.json()["content"] == ""
+    assert Post.objects.get().content == ""
+
+
+@pytest.mark.parametrize(("raw", "stored"), [(True, True), ("false", False), (1, True)])
+def test_published_accepts_json_booleans_and_drf_spellings(author_client, raw, stored):
+    response = create(author_client, {"title": "Flag", "published": raw})
+
+    assert response.status_code == 201
+    assert Post.objects.get().published is stored
+
+
+def test_invalid_patch_leaves_the_post_unchanged(author_client, author):
+    post = make_post(author, published=True)
+    before = Post.objects.filter(pk=post.pk).values().get()
+
+    response = author_client.patch(f"/api/posts/{post.id}", {"title": "   "}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"title": ["This field may not be blank."]}
+    assert Post.objects.filter(pk=post.pk).values().get() == before

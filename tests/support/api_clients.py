@@ -1,0 +1,54 @@
+"""API client fixtures by role, each carrying a real HS256 token signed with the test secret.
+
+Conftests import these fixtures by name (pytest refuses `pytest_plugins` outside the top-level
+conftest, which another engineer owns).
+"""
+
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from supabase_bridge import dev_tokens
+from tests.support.http import bearer
+
+
+@pytest.fixture
+def token_for() -> Callable[..., str]:
+    """Return token_for(user, **claims): a valid access token for a profile or auth.users row.
+
+    Claims override GoTrue's defaults (e.g. `email=...`, `user_metadata={"full_name": "Ada"}`).
+    """
+
+    def make(user, **claims) -> str:
+        email = claims.pop("email", user.email)
+        return dev_tokens.sign_hs256(dev_tokens.user_claims(user.id, email, **claims))
+
+    return make
+
+
+@pytest.fixture
+def client_for(token_for) -> Callable[..., APIClient]:
+    """Return client_for(user, **claims): an APIClient sending that user's Bearer token."""
+
+    def make(user, **claims) -> APIClient:
+        client = APIClient()
+        client.credentials(**bearer(token_for(user, **claims)))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def author_client(client_for, author) -> APIClient:
+    return client_for(author)
+
+
+@pytest.fixture
+def other_user_client(client_for, other_user) -> APIClient:
+    return client_for(other_user)
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
