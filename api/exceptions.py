@@ -1,10 +1,18 @@
 """The API's error bodies: `{"detail": ..., "code": ...}`; 400s keep DRF's field map."""
 
+import logging
+
 from django.core.exceptions import PermissionDenied
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+# Seconds a client should wait before retrying when the database is unreachable.
+DATABASE_RETRY_AFTER = 5
 
 
 class ServiceError(Exception):
@@ -28,6 +36,23 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         body = {"detail": exc.message, "code": exc.code, **exc.extra}
         return Response(body, status=exc.status, headers=headers)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # Connection refused, server restarting, connection dropped: nothing is acknowledged
+        # to the client, and Django drops the broken connection after the request.
+        logger.warning("Database unavailable: %s", type(exc).__name__)
+        return Response(
+            {
+                "detail": "The database is unavailable; try again shortly.",
+                "code": "database_unavailable",
+            },
+            status=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
+    if isinstance(exc, DataError):
+        # A value Postgres refuses (out of range, malformed) that validation let through: the
+        # client's input, so a 400, never a 500. Logged, as it means a validator is missing.
+        logger.warning("Database refused a value: %s", exc)
+        exc = exceptions.ValidationError({"non_field_errors": ["A value is out of range."]})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -40,6 +40,16 @@ FORBIDDEN = error(
     "Visible, but not yours to change.", "not_author", "Only the author can change this post."
 )
 NOT_FOUND = error("No such row visible to the caller.", "not_found", "Not found.")
+PRECONDITION_FAILED = error(
+    "If-Match does not match the current ETag: someone changed it since you read it.",
+    "precondition_failed",
+    "The resource changed since you read it (If-Match does not match its ETag).",
+)
+DATABASE_UNAVAILABLE = error(
+    "The database is unreachable; retry after Retry-After seconds.",
+    "database_unavailable",
+    "The database is unavailable; try again shortly.",
+)
 TOO_LARGE = error("Request body too large.", "request_too_large", "Request body too large.")
 THROTTLED = error(
     "Too many requests; retry after Retry-After seconds.",

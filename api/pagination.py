@@ -10,7 +10,7 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
 from rest_framework.exceptions import ValidationError
@@ -18,6 +18,8 @@ from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
+
+MAX_CURSOR_CHARS = 200  # ours are about 110
 
 
 @dataclass(frozen=True)
@@ -34,15 +36,28 @@ class Cursor:
 
     @classmethod
     def decode(cls, value: str) -> "Cursor":
+        invalid = ValidationError({"cursor": ["Invalid cursor."]}, code="invalid_cursor")
+        if len(value) > MAX_CURSOR_CHARS:
+            raise invalid
         try:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
             created_at, row_id, backwards = json.loads(raw)
-            cursor = cls(datetime.fromisoformat(created_at), uuid.UUID(row_id), bool(backwards))
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-            raise ValidationError({"cursor": ["Invalid cursor."]}, code="invalid_cursor") from exc
-        if cursor.created_at.tzinfo is None:
-            raise ValidationError({"cursor": ["Invalid cursor."]}, code="invalid_cursor")
-        return cursor
+            moment = datetime.fromisoformat(created_at)
+            # Cursors are written in UTC; any other offset means a forged one (and an offset
+            # beyond ±15:59 would reach Postgres as an error).
+            if moment.utcoffset() != timedelta(0):
+                raise invalid
+            return cls(moment, uuid.UUID(row_id), bool(backwards))
+        except (
+            ValueError,
+            TypeError,
+            AttributeError,
+            OverflowError,
+            RecursionError,
+            binascii.Error,
+            UnicodeDecodeError,
+        ) as exc:
+            raise invalid from exc
 
 
 class KeysetPagination(BasePagination):

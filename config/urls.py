@@ -1,7 +1,9 @@
 """URL wiring: admin, health checks and the API."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from api.views import not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,6 +12,7 @@ urlpatterns = [
     path("api/", include("profiles.urls")),
     path("api/", include("supabase_bridge.urls")),
     path("api/", include("api.urls")),  # schema, docs, then the JSON 404 catch-all
+    re_path(r"^api$", not_found),  # not a redirect to /api/
 ]
 
 handler500 = "api.views.server_error"

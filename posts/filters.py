@@ -1,8 +1,9 @@
 """Query filters for post lists (django-filter), documented in the OpenAPI schema."""
 
 import django_filters
-from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Q, QuerySet
+
+from api.filtering import StrictBooleanFilter, UTCDateTimeFilter
 
 SEARCH_MAX_LENGTH = 200
 
@@ -15,17 +16,16 @@ class PostFilter(django_filters.FilterSet):
     )
     search = django_filters.CharFilter(
         method="filter_search",
-        max_length=SEARCH_MAX_LENGTH,
-        validators=[ProhibitNullCharactersValidator()],
+        max_length=SEARCH_MAX_LENGTH,  # NUL characters are refused by the form field itself
         help_text="Case-insensitive text in the title or the content.",
     )
-    created_after = django_filters.IsoDateTimeFilter(
+    created_after = UTCDateTimeFilter(
         field_name="created_at", lookup_expr="gt", help_text="Created after this ISO 8601 time."
     )
-    created_before = django_filters.IsoDateTimeFilter(
+    created_before = UTCDateTimeFilter(
         field_name="created_at", lookup_expr="lt", help_text="Created before this ISO 8601 time."
     )
-    updated_after = django_filters.IsoDateTimeFilter(
+    updated_after = UTCDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gt",
         help_text="Changed after this ISO 8601 time: the polling fallback for clients without "
@@ -39,4 +39,4 @@ class PostFilter(django_filters.FilterSet):
 class MyPostFilter(PostFilter):
     """Filters for the caller's own posts, drafts included."""
 
-    published = django_filters.BooleanFilter(help_text="true: published only; false: drafts only.")
+    published = StrictBooleanFilter(help_text="true: published only; false: drafts only.")

@@ -1,7 +1,7 @@
 """Post endpoints: a public feed, the caller's own posts, and author-only changes."""
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -10,6 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import openapi
+from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for
+from api.filtering import QueryFilterBackend
 from api.pagination import KeysetPagination
 from api.paths import UUID_PATTERN
 from posts.filters import MyPostFilter, PostFilter
@@ -39,6 +41,7 @@ POST_EXAMPLE = OpenApiExample(
     ),
     create=extend_schema(
         summary="Create a post (the caller is its author)",
+        parameters=[ETAG],
         examples=[POST_EXAMPLE],
         responses={
             201: PostSerializer,
@@ -49,10 +52,12 @@ POST_EXAMPLE = OpenApiExample(
     ),
     retrieve=extend_schema(
         summary="A published post, or one of the caller's drafts",
+        parameters=[ETAG],
         responses={200: PostSerializer, 404: openapi.NOT_FOUND},
     ),
     update=extend_schema(
         summary="Replace a post (author only)",
+        parameters=[IF_MATCH, ETAG],
         examples=[POST_EXAMPLE],
         responses={
             200: PostSerializer,
@@ -65,6 +70,7 @@ POST_EXAMPLE = OpenApiExample(
     ),
     partial_update=extend_schema(
         summary="Change some fields of a post (author only)",
+        parameters=[IF_MATCH, ETAG],
         responses={
             200: PostSerializer,
             400: openapi.BAD_REQUEST,
@@ -76,6 +82,7 @@ POST_EXAMPLE = OpenApiExample(
     ),
     destroy=extend_schema(
         summary="Delete a post (author only)",
+        parameters=[IF_MATCH],
         responses={
             204: None,
             401: openapi.UNAUTHENTICATED,
@@ -96,11 +103,11 @@ class PostViewSet(
 
     serializer_class = PostSerializer
     pagination_class = KeysetPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [QueryFilterBackend]
     lookup_value_regex = UUID_PATTERN
 
     def get_permissions(self) -> list:
-        if self.action in ("list", "retrieve"):
+        if self.action in ("list", "retrieve", "metadata"):
             return [AllowAny()]
         return [IsAuthenticated(), IsAuthorOrReadOnly()]
 
@@ -118,7 +125,35 @@ class PostViewSet(
         visible = Q(published=True)
         if self.request.user.is_authenticated:
             visible |= Q(author_id=self.request.user.id)
-        return Post.objects.filter(visible)
+        posts = Post.objects.filter(visible)
+        if self.action in ("update", "partial_update", "destroy"):
+            posts = posts.select_for_update(of=("self",))
+        return posts
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        # Filters shape lists; a single post is found by its id alone.
+        return super().filter_queryset(queryset) if self.action in ("list", "me") else queryset
+
+    def get_object(self) -> Post:
+        post = super().get_object()
+        if self.action in ("update", "partial_update", "destroy"):
+            # Writes hold the row lock from the If-Match check to the commit (see update()).
+            check_if_match(self.request, etag_for(self.get_serializer(post).data))
+        return post
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        return _with_etag(super().retrieve(request, *args, **kwargs))
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        return _with_etag(super().create(request, *args, **kwargs))
+
+    @transaction.atomic
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        return _with_etag(super().update(request, *args, **kwargs))
+
+    @transaction.atomic
+    def destroy(self, request: Request, *args, **kwargs) -> Response:
+        return super().destroy(request, *args, **kwargs)
 
     def perform_create(self, serializer: PostSerializer) -> None:
         serializer.save(author_id=self.request.user.id)
@@ -126,3 +161,8 @@ class PostViewSet(
     @action(detail=False, methods=["get"])
     def me(self, request: Request) -> Response:
         return self.list(request)
+
+
+def _with_etag(response: Response) -> Response:
+    response["ETag"] = etag_for(response.data)
+    return response

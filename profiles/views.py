@@ -3,6 +3,7 @@
 import hashlib
 
 from django.conf import settings
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, status
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import openapi
+from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for
 from api.pagination import KeysetPagination
 from posts.models import Post
 from posts.serializers import PostSerializer
@@ -29,23 +31,28 @@ from supabase_bridge import storage
 @extend_schema_view(
     get=extend_schema(
         summary="The caller's profile (created from the token on first use)",
+        parameters=[ETAG],
         responses={200: MyProfileSerializer, 401: openapi.UNAUTHENTICATED},
     ),
     put=extend_schema(
         summary="Replace the caller's editable profile fields",
+        parameters=[IF_MATCH, ETAG],
         responses={
             200: MyProfileSerializer,
             400: openapi.BAD_REQUEST,
             401: openapi.UNAUTHENTICATED,
+            412: openapi.PRECONDITION_FAILED,
         },
     ),
     patch=extend_schema(
         summary="Change the caller's name",
+        parameters=[IF_MATCH, ETAG],
         examples=[OpenApiExample("rename", value={"name": "Ada Lovelace"}, request_only=True)],
         responses={
             200: MyProfileSerializer,
             400: openapi.BAD_REQUEST,
             401: openapi.UNAUTHENTICATED,
+            412: openapi.PRECONDITION_FAILED,
         },
     ),
 )
@@ -55,7 +62,23 @@ class MyProfileView(generics.RetrieveUpdateAPIView):
     serializer_class = MyProfileSerializer
 
     def get_object(self) -> Profile:
+        if self.request.method in ("PUT", "PATCH"):
+            # Lock the row from the If-Match check to the commit (update() is atomic).
+            profile = Profile.objects.select_for_update().get(pk=self.request.user.id)
+            check_if_match(self.request, etag_for(self.get_serializer(profile).data))
+            return profile
         return self.request.user.profile
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        response = super().retrieve(request, *args, **kwargs)
+        response["ETag"] = etag_for(response.data)
+        return response
+
+    @transaction.atomic
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        response = super().update(request, *args, **kwargs)
+        response["ETag"] = etag_for(response.data)
+        return response
 
 
 @extend_schema_view(

@@ -28,6 +28,9 @@ inserted as (
   insert into profiles ({_COLUMNS})
   select %(id)s, %(email)s, %(name)s, %(avatar_url)s, now(), now()
   where (select alive from session) and not exists (select from existing)
+    -- a user deleted from auth.users gets no new profile (and no FK error that would poison
+    -- an enclosing transaction)
+    and exists (select from auth.users where id = %(id)s)
   on conflict (id) do nothing
   returning {_COLUMNS}
 ),
@@ -138,7 +141,7 @@ def _profile(claims: Claims) -> Profile:
                 cursor.execute(sql, params)
                 alive, *values = cursor.fetchone()
         except IntegrityError as exc:
-            # profiles.id references auth.users: Supabase deleted this user, whose token lives on.
+            # The auth.users row vanished between the check above and the insert.
             raise UnknownUser("User no longer exists.") from exc
         if not alive:
             raise SessionRevoked("Session has ended.")
