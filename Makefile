@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install db-stop db-url bench-auth token superuser
+.PHONY: run test lint install db-stop db-url bench bench-auth token superuser
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -54,6 +54,10 @@ db-stop: install
 
 db-url: install
 	@$(BIN)/python -m supabase_bridge.local_database url .local/postgres
+
+## bench: the API under gunicorn and wrk, against the reference design (not part of `make test`)
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 ## bench-auth: what token verification and authentication cost (not part of `make test`)
 bench-auth: install
