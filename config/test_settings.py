@@ -29,6 +29,9 @@ os.environ.update(
 from config.settings import *  # noqa: E402,F403
 
 SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
+# One test database per run, so two runs at once (CI jobs, a developer's editor) never drop
+# each other's database.
+DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 # Serve static files from the apps, as in development (no collectstatic before tests).
 WHITENOISE_USE_FINDERS = True

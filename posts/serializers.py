@@ -34,6 +34,13 @@ class PostSerializer(serializers.ModelSerializer):
         fields = ["id", "author_id", "title", "content", "published", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
+    def update(self, post: Post, validated_data: dict) -> Post:
+        """Write only the fields sent (and updated_at), not the whole row."""
+        for name, value in validated_data.items():
+            setattr(post, name, value)
+        post.save(update_fields=[*validated_data, "updated_at"])
+        return post
+
     def to_representation(self, post: Post) -> dict:
         """Return the post's JSON without building DRF fields: lists render up to 100 per call.
 

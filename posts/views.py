@@ -1,5 +1,7 @@
 """Post endpoints: a public feed, the caller's own posts, and author-only changes."""
 
+from contextlib import nullcontext
+
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
@@ -126,7 +128,7 @@ class PostViewSet(
         if self.request.user.is_authenticated:
             visible |= Q(author_id=self.request.user.id)
         posts = Post.objects.filter(visible)
-        if self.action in ("update", "partial_update", "destroy"):
+        if self._conditional_write():
             posts = posts.select_for_update(of=("self",))
         return posts
 
@@ -134,12 +136,23 @@ class PostViewSet(
         # Filters shape lists; a single post is found by its id alone.
         return super().filter_queryset(queryset) if self.action in ("list", "me") else queryset
 
+    def _conditional_write(self) -> bool:
+        """Return whether this is a write with If-Match: compared and written under a row lock."""
+        return (
+            self.action in ("update", "partial_update", "destroy")
+            and "If-Match" in self.request.headers
+        )
+
     def get_object(self) -> Post:
         post = super().get_object()
-        if self.action in ("update", "partial_update", "destroy"):
-            # Writes hold the row lock from the If-Match check to the commit (see update()).
+        if self._conditional_write():
             check_if_match(self.request, etag_for(self.get_serializer(post).data))
         return post
+
+    def _write_transaction(self):
+        # Only a conditional write needs the lock (and so a transaction): a plain write is
+        # one UPDATE or DELETE in autocommit, last writer wins, as the client asked.
+        return transaction.atomic() if self._conditional_write() else nullcontext()
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         return _with_etag(super().retrieve(request, *args, **kwargs))
@@ -147,13 +160,13 @@ class PostViewSet(
     def create(self, request: Request, *args, **kwargs) -> Response:
         return _with_etag(super().create(request, *args, **kwargs))
 
-    @transaction.atomic
     def update(self, request: Request, *args, **kwargs) -> Response:
-        return _with_etag(super().update(request, *args, **kwargs))
+        with self._write_transaction():
+            return _with_etag(super().update(request, *args, **kwargs))
 
-    @transaction.atomic
     def destroy(self, request: Request, *args, **kwargs) -> Response:
-        return super().destroy(request, *args, **kwargs)
+        with self._write_transaction():
+            return super().destroy(request, *args, **kwargs)
 
     def perform_create(self, serializer: PostSerializer) -> None:
         serializer.save(author_id=self.request.user.id)

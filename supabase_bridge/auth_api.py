@@ -7,6 +7,7 @@ they appear only in the request to Supabase, and views hide them from error repo
 import logging
 from dataclasses import dataclass
 
+import pydantic
 from django.views.decorators.debug import sensitive_variables
 from supabase_auth.errors import (
     AuthApiError,
@@ -118,7 +119,9 @@ def _call(operation, access_token: str | None = None):
         ) from exc
     except AuthApiError as exc:
         raise _translate(exc) from exc
-    except AuthError as exc:  # unparseable answers, client-side checks
+    except (AuthError, pydantic.ValidationError, ValueError) as exc:
+        # Unparseable answers (an HTML page from a proxy, a body supabase-py's models reject)
+        # and client-side checks: Supabase did not give a usable answer.
         logger.warning("Supabase Auth failed: %s", type(exc).__name__)
         raise AuthFailure(
             503, "auth_unavailable", "Authentication is unavailable; try again shortly."

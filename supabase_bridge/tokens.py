@@ -8,13 +8,18 @@ JWKS key chosen by `kid`, whose own algorithm is the only one accepted; `exp`, `
 import base64
 import binascii
 import json
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import jwt
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from supabase_bridge import keys
 
@@ -68,12 +73,27 @@ class Claims:
 
 
 def verify(token: str) -> Claims:
-    """Return the claims of a valid user access token; raise TokenError otherwise."""
+    """Return the claims of a valid user access token; raise TokenError otherwise.
+
+    A client sends the same token with every request until it expires, so tokens verified
+    recently are remembered (keyed by the whole token, signature included): a repeat costs a
+    dictionary lookup plus the expiry and key checks, not a signature verification.
+    """
+    remembered = _recently_verified.get(token)
+    if remembered is not None:
+        return remembered
+    claims, kid = _verify(token)
+    _recently_verified.put(token, claims, kid)
+    return claims
+
+
+def _verify(token: str) -> tuple[Claims, str | None]:
     if len(token) > MAX_TOKEN_BYTES:
         raise TokenError("Token is too large.")
     if token.startswith(API_KEY_PREFIXES):
         raise TokenNotUser("Supabase API keys are not user tokens.")
-    key = _verification_key(_unverified_header(token))
+    header = _unverified_header(token)
+    key = _verification_key(header)
     try:
         payload = jwt.decode(
             token,
@@ -94,7 +114,7 @@ def verify(token: str) -> Claims:
         raise TokenError(f"Token is not for this API: {exc}.") from exc
     except jwt.PyJWTError as exc:
         raise TokenError("Token signature or claims are invalid.") from exc
-    return _claims(payload)
+    return _claims(payload), header.get("kid") if key.algorithm != "HS256" else None
 
 
 def _unverified_header(token: str) -> Mapping:
@@ -198,3 +218,51 @@ def _typed(payload: Mapping, name: str, kind: type, default=_MISSING):
     if not isinstance(value, kind):
         raise TokenError(f"Token claim {name} has the wrong type.")
     return value
+
+
+class RecentlyVerified:
+    """A bounded, thread-safe memory of verified tokens, forgotten at expiry or key removal."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple[Claims, str | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Claims | None:
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is not None:
+                self._entries.move_to_end(token)
+        if entry is None:
+            return None
+        claims, kid = entry
+        cache = keys.jwks() if kid is not None else None
+        expired = time.time() > claims.expires_at + settings.SUPABASE_JWT_LEEWAY
+        if expired or (kid is not None and (cache is None or cache.known(kid) is None)):
+            self.forget(token)  # verify again: it will say why (expired, key revoked)
+            return None
+        return claims
+
+    def put(self, token: str, claims: Claims, kid: str | None) -> None:
+        with self._lock:
+            self._entries[token] = (claims, kid)
+            self._entries.move_to_end(token)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def forget(self, token: str | None = None) -> None:
+        with self._lock:
+            if token is None:
+                self._entries.clear()
+            else:
+                self._entries.pop(token, None)
+
+
+# 4,096 tokens of about 1 KB: a few MB per process, enough for the active users of a worker.
+_recently_verified = RecentlyVerified(4096)
+
+
+@receiver(setting_changed)
+def _forget_verified_tokens(setting: str, **kwargs) -> None:
+    if setting.startswith("SUPABASE_"):
+        _recently_verified.forget()
