@@ -85,6 +85,8 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
         image = image.convert("P", palette=Image.Palette.ADAPTIVE)
     out = io.BytesIO()
     options = {"JPEG": {"quality": 85, "optimize": True}, "WEBP": {"quality": 85}}.get(fmt, {})
-    # No exif=, icc_profile= or pnginfo=: the new file carries pixels only.
+    # Pillow's savers fall back to image.info for EXIF, ICC profiles, comments and text
+    # chunks: keep only palette transparency, which is part of the pixels.
+    image.info = {k: v for k, v in image.info.items() if k == "transparency"}
     image.save(out, format=fmt, **options)
     return out.getvalue()

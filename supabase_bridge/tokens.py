@@ -238,7 +238,8 @@ class RecentlyVerified:
         claims, kid = entry
         cache = keys.jwks() if kid is not None else None
         expired = time.time() > claims.expires_at + settings.SUPABASE_JWT_LEEWAY
-        if expired or (kid is not None and (cache is None or cache.known(kid) is None)):
+        # get() also starts the background refresh of stale keys, as a full verification does.
+        if expired or (kid is not None and (cache is None or cache.get(kid) is None)):
             self.forget(token)  # verify again: it will say why (expired, key revoked)
             return None
         return claims
