@@ -40,6 +40,10 @@ ERROR_STATUS = {
     "refresh_token_already_used": (401, "invalid_refresh_token"),
     "session_expired": (401, "session_expired"),
     "session_not_found": (401, "session_expired"),
+    # Supabase refused the caller's own access token (expired on its clock, user deleted).
+    "bad_jwt": (401, "token_invalid"),
+    "no_authorization": (401, "token_invalid"),
+    "user_not_found": (401, "user_not_found"),
     "over_request_rate_limit": (429, "rate_limited"),
     "over_email_send_rate_limit": (429, "rate_limited"),
 }

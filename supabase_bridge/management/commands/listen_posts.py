@@ -38,6 +38,11 @@ class Command(BaseCommand):
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(self._listen(event, filter, token, max_events))
 
+    def _report_state(self, state, error: Exception | None) -> None:
+        """Say on stderr what Realtime answered to the subscription (joined, refused, ...)."""
+        detail = f": {error}" if error else ""
+        self.stderr.write(f"subscription to public.posts: {_state_name(state)}{detail}")
+
     async def _listen(
         self, event: str, row_filter: str | None, token: str | None, max_events: int
     ) -> None:
@@ -61,8 +66,7 @@ class Command(BaseCommand):
                     filter=row_filter,
                 )
                 await client.connect()
-                await channel.subscribe()
-                self.stderr.write("subscribed to public.posts changes")
+                await channel.subscribe(self._report_state)
                 backoff = 1.0
                 while client.is_connected:
                     try:
@@ -81,6 +85,10 @@ class Command(BaseCommand):
                 await _close(client)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
+
+
+def _state_name(state) -> str:
+    return getattr(state, "value", str(state))
 
 
 def _change(payload: dict) -> dict:
