@@ -1,0 +1,158 @@
+"""A production-like stack to break on purpose: a dedicated embedded Postgres and gunicorn on it."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+import psycopg
+
+from supabase_bridge import dev_tokens, local_database
+from tests.subprocess_django import PRODUCTION_ENV, PROJECT_DIR, run_django
+
+ARTIFACTS_DIR = PROJECT_DIR / "test-artifacts" / "reliability"
+GUNICORN_CONFIG = PROJECT_DIR / "config" / "gunicorn.py"
+START_TIMEOUT = 60.0  # seconds for gunicorn to import Django, run the checks and answer /health
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def production_env(database_url: str, **overrides: str) -> dict[str, str]:
+    """Return a production environment on database_url, served over plain HTTP on loopback."""
+    return (
+        PRODUCTION_ENV
+        | {
+            "DATABASE_URL": database_url,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "SUPABASE_JWKS_URL": "",  # HS256 only, unless a test serves a JWKS
+        }
+        | overrides
+    )
+
+
+@dataclass(frozen=True)
+class Database:
+    """A dedicated embedded Postgres with Supabase's auth schema and the project's migrations."""
+
+    data_dir: Path
+    url: str
+
+    def stop(self) -> None:
+        assert local_database.stop(self.data_dir), "the database was not running"
+
+    def start(self) -> None:
+        url = local_database.ensure_running(self.data_dir, disposable=True)
+        assert url == self.url, "a restarted server must listen where the API connects"
+
+    def execute(self, sql: str, params: object = None) -> list[tuple]:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            cursor = conn.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def create_auth_user(self, email: str) -> uuid.UUID:
+        """Insert an `auth.users` row, as Supabase Auth does at sign-up; return its id."""
+        user_id = uuid.uuid4()
+        self.execute("insert into auth.users (id, email) values (%s, %s)", [user_id, email])
+        return user_id
+
+
+def start_database(data_dir: Path) -> Database:
+    """Start a throw-away server in data_dir, shape it like Supabase's and migrate it."""
+    database = Database(data_dir, local_database.ensure_running(data_dir, disposable=True))
+    env = production_env(database.url)
+    for command in (["supabase_local_init"], ["migrate", "--noinput"]):
+        result = run_django(env, "manage.py", *command)
+        assert result.returncode == 0, f"{command}: {result.stderr}"
+    return database
+
+
+def hs256_token(env: dict[str, str], user_id: uuid.UUID, email: str) -> str:
+    """Return an access token that the server started with env accepts."""
+    claims = dev_tokens.user_claims(user_id, email, ttl=3600, iss=f"{env['SUPABASE_URL']}/auth/v1")
+    return dev_tokens.sign_hs256(claims, env["SUPABASE_JWT_SECRET"])
+
+
+class Gunicorn:
+    """gunicorn with the repo's config/gunicorn.py, as the Procfile's web process runs it."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *, workers: int = 2) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.log_path = log_path
+        self.env = env | {
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_ACCESS_LOG": "",  # thousands of requests: only errors are of interest
+            # No recycling after N requests: a new worker PID must mean a crash or a restart.
+            "GUNICORN_MAX_REQUESTS": "0",
+        }
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Gunicorn":
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                [str(gunicorn), "-c", str(GUNICORN_CONFIG), "config.wsgi"],
+                cwd=PROJECT_DIR,
+                env=self.env | {"PATH": str(gunicorn.parent), "DJANGO_ENV_FILE": "/dev/null"},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert self.process.poll() is None, f"gunicorn exited:\n{self.log()}"
+            assert time.monotonic() < deadline, f"gunicorn did not answer:\n{self.log()}"
+            try:
+                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        while len(self.worker_pids()) < self.workers:
+            assert time.monotonic() < deadline, f"workers did not start:\n{self.log()}"
+            time.sleep(0.1)
+        return self
+
+    @property
+    def master_pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def worker_pids(self) -> set[int]:
+        return {child.pid for child in psutil.Process(self.master_pid).children()}
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def write_artifact(name: str, report: dict) -> Path:
+    """Write report as test-artifacts/reliability/<name>.json and print it; return the path."""
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS_DIR / f"{name}.json"
+    text = json.dumps(report, indent=2, sort_keys=True)
+    path.write_text(text + "\n")
+    print(f"\n{name}: {text}")  # the figures belong in the test output (run with -s)
+    return path
