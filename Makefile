@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install db-stop db-url bench bench-auth token superuser
+.PHONY: run test lint install db-stop db-url bench bench-auth soak token superuser
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -58,6 +58,10 @@ db-url: install
 ## bench: the API under gunicorn and wrk, against the reference design (not part of `make test`)
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## soak: a mixed load at half capacity for SOAK_MINUTES (default 5): 5xx, p99, memory, connections
+soak: install
+	$(BIN)/python bench/soak.py
 
 ## bench-auth: what token verification and authentication cost (not part of `make test`)
 bench-auth: install

@@ -9,25 +9,12 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from api.errors import ServiceError
+
 logger = logging.getLogger(__name__)
 
 # Seconds a client should wait before retrying when the database is unreachable.
 DATABASE_RETRY_AFTER = 5
-
-
-class ServiceError(Exception):
-    """A failure of an outside service or of an upload, as the client should see it.
-
-    Raised below the views (Supabase Auth and Storage calls, image checks) so views stay thin;
-    `extra` fields join the body (e.g. weak-password reasons), `retry_after` becomes a header.
-    """
-
-    def __init__(
-        self, status: int, code: str, message: str, *, retry_after: int | None = None, **extra
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.retry_after, self.extra = retry_after, extra
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:

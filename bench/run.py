@@ -11,33 +11,35 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-import uuid
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-import jwt
-import psutil
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from supabase_bridge import local_database  # noqa: E402
-from tests.support.jwks_server import JWKSServer, SigningKey  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results"
-LUA = ROOT / "bench" / "wrk"
-DATA_DIR = ROOT / ".local" / "bench-postgres"
-SECRET_KEY = "bench-django-secret-" + "f3Kq9Zr2Lw7Yt5Vm" * 3
-BENCH_USER = uuid.UUID("00000000-0000-4000-8000-0000000000be")
+from bench.stack import (
+    BENCH_USER,
+    DATA_DIR,
+    LUA,
+    RESULTS,
+    ROOT,
+    django_env,
+    free_port,
+    gunicorn,
+    log,
+    prepare_database,
+    user_token,
+    worker_rss_mb,
+    wrk,
+)
+from supabase_bridge import local_database
+from tests.support.jwks_server import JWKSServer, SigningKey
 
 # The reference design's figures (issue 6): FastAPI + SQLModel, get_user() per request.
 REFERENCE = {
@@ -47,178 +49,6 @@ REFERENCE = {
     "me": (48, 1_700),
     "create": (48, 2_100),
 }
-
-SEED_SQL = """
-insert into auth.users (id, aud, role, email, created_at, updated_at)
-select md5('author-' || a)::uuid, 'authenticated', 'authenticated',
-       'author' || a || '@bench.example', now(), now()
-from generate_series(1, %(authors)s) as a;
-insert into profiles (id, email, name, created_at, updated_at)
-select id, email, 'Author ' || split_part(email, '@', 1), now(), now() from auth.users;
-insert into posts (id, author_id, title, content, published, created_at, updated_at)
-select md5('post-' || i)::uuid,
-       md5('author-' || (1 + i %% %(authors)s))::uuid,
-       'Post number ' || i,
-       repeat('Lorem ipsum dolor sit amet. ', 1 + i %% 20),
-       i %% 10 <> 0,
-       timestamptz '2026-01-01 00:00:00+00' - make_interval(secs => i),
-       timestamptz '2026-01-01 00:00:00+00' - make_interval(secs => i)
-from generate_series(1, %(posts)s) as i;
-insert into auth.users (id, aud, role, email, created_at, updated_at)
-values (%(bench_user)s, 'authenticated', 'authenticated', 'bench@bench.example', now(), now());
-insert into profiles (id, email, name, created_at, updated_at)
-values (%(bench_user)s, 'bench@bench.example', 'Bench', now(), now());
-insert into posts (id, author_id, title, content, published, created_at, updated_at)
-select md5('bench-post-' || i)::uuid, %(bench_user)s, 'My post ' || i, 'Mine.', true,
-       timestamptz '2026-06-01 00:00:00+00' - make_interval(secs => i),
-       timestamptz '2026-06-01 00:00:00+00' - make_interval(secs => i)
-from generate_series(1, 20) as i;
-analyze;
-"""
-
-
-def log(message: str) -> None:
-    """Report progress on stderr (stdout carries the table)."""
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    """Return a TCP port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def django_env(database_url: str, supabase_url: str, extra: dict | None = None) -> dict:
-    """Production settings, as a deployment would set them."""
-    env = {
-        "PATH": os.environ["PATH"],
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_ENV_FILE": os.devnull,
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": SECRET_KEY,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": database_url,
-        "SUPABASE_URL": supabase_url,
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "GUNICORN_ACCESS_LOG": "",
-    }
-    return env | (extra or {})
-
-
-def manage(env: dict, *args: str) -> None:
-    """Run a management command with env, failing loudly."""
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
-
-
-def prepare_database(server_url: str, name: str, posts: int, authors: int, env: dict) -> str:
-    """Create (or reuse, when already seeded) a database with `posts` posts; return its URL."""
-    url = server_url.replace("/postgres?", f"/{name}?")
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        exists = conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'create database "{name}"')
-    env = env | {"DATABASE_URL": url}
-    manage(env, "supabase_local_init")
-    manage(env, "migrate", "--noinput", "-v0")
-    # Client-side binding: the seed is several statements in one execute().
-    with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
-        count = conn.execute("select count(*) from posts").fetchone()[0]
-        if count != posts + 20:
-            log(f"seeding {name}: {posts:,} posts by {authors:,} authors")
-            started = time.monotonic()
-            conn.execute("truncate posts, profiles cascade; delete from auth.users")
-            conn.execute(SEED_SQL, {"posts": posts, "authors": authors, "bench_user": BENCH_USER})
-            log(f"seeded {name} in {time.monotonic() - started:.0f} s")
-        conn.execute("vacuum analyze posts")
-    return url
-
-
-@contextmanager
-def gunicorn(env: dict, port: int):
-    """Run the Procfile's web process; yield the base URL and the master's pid."""
-    command = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        "-c",
-        "config/gunicorn.py",
-        "config.wsgi",
-    ]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env | {"PORT": str(port), "HOST": "127.0.0.1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start:\n" + process.stderr.read())
-            time.sleep(0.2)
-        yield base, process.pid
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def worker_rss_mb(master_pid: int) -> float:
-    """Return the largest resident set of gunicorn's workers, in MB."""
-    children = psutil.Process(master_pid).children()
-    return round(max((c.memory_info().rss for c in children), default=0) / 2**20, 1)
-
-
-def wrk(url: str, *, script: Path | None, token: str | None, duration: int) -> dict:
-    """Run wrk 2 threads × 32 connections; return req/s, latency percentiles, errors."""
-    command = ["wrk", "-t2", "-c32", f"-d{duration}s", "--latency", "--timeout", "5s"]
-    if token:
-        command += ["-H", f"Authorization: Bearer {token}"]
-    if script:
-        command += ["-s", str(script)]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-
-    def number(pattern: str, default: float = 0.0) -> float:
-        match = re.search(pattern, output)
-        return float(match.group(1)) if match else default
-
-    def latency_ms(percent: str) -> float:
-        match = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
-        if not match:
-            return float("nan")
-        value, unit = float(match.group(1)), match.group(2)
-        return round(value / 1000 if unit == "us" else value * 1000 if unit == "s" else value, 2)
-
-    requests = int(number(r"(\d+) requests in"))
-    non_2xx = int(number(r"Non-2xx or 3xx responses: (\d+)"))
-    socket_errors = (
-        sum(
-            int(n)
-            for n in re.findall(
-                r"(?:connect|read|write|timeout) (\d+)", output.split("Socket errors:")[-1]
-            )
-        )
-        if "Socket errors:" in output
-        else 0
-    )
-    return {
-        "requests": requests,
-        "rps": round(number(r"Requests/sec:\s+([\d.]+)"), 1),
-        "p50_ms": latency_ms("50"),
-        "p99_ms": latency_ms("99"),
-        "non_2xx": non_2xx,
-        "socket_errors": socket_errors,
-    }
 
 
 def queries_per_request(env: dict, requests: list) -> dict:
@@ -287,27 +117,7 @@ def main() -> None:
         if not args.skip_large:
             large = prepare_database(server_url, "bench_large", args.large_posts, 1_000, env)
 
-        now = int(time.time())
-        token = jwt.encode(
-            {
-                "iss": f"{supabase_url}/auth/v1",
-                "aud": "authenticated",
-                "sub": str(BENCH_USER),
-                "exp": now + 3600,
-                "iat": now,
-                "email": "bench@bench.example",
-                "phone": "",
-                "role": "authenticated",
-                "aal": "aal1",
-                "session_id": str(uuid.uuid4()),
-                "is_anonymous": False,
-                "app_metadata": {"provider": "email"},
-                "user_metadata": {},
-            },
-            signing_key.private_key,
-            algorithm="ES256",
-            headers={"kid": signing_key.kid},
-        )
+        token = user_token(signing_key, supabase_url)
         with psycopg.connect(small) as conn:
             published = conn.execute(
                 "select id from posts where published and author_id <> %s "

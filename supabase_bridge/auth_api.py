@@ -17,7 +17,7 @@ from supabase_auth.errors import (
 )
 from supabase_auth.types import AuthResponse
 
-from api.exceptions import ServiceError
+from api.errors import ServiceError
 from supabase_bridge.clients import SupabaseNotConfigured, auth_client
 
 logger = logging.getLogger(__name__)

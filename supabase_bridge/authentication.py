@@ -4,9 +4,11 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from api.errors import ServiceError
 from supabase_bridge import tokens, users
 
 REALM = "api"
+KEYS_RETRY_AFTER = 10  # seconds: about the JWKS refetch cooldown
 
 
 class InvalidToken(exceptions.AuthenticationFailed):
@@ -41,6 +43,10 @@ class SupabaseAuthentication(BaseAuthentication):
             raise self._failed(request, str(exc), "token_revoked") from exc
         except users.UnknownUser as exc:
             raise self._failed(request, str(exc), "user_not_found") from exc
+        except tokens.KeysUnavailable as exc:
+            raise ServiceError(
+                503, "auth_unavailable", str(exc), retry_after=KEYS_RETRY_AFTER
+            ) from exc
         return user, token
 
     def authenticate_header(self, request: Request) -> str:

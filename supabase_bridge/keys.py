@@ -90,6 +90,7 @@ class JWKSCache:
         self.fetch_count = 0
         self._keys: dict[str, VerificationKey] = {}
         self._fetched_at: float | None = None
+        self._last_fetch_ok: bool | None = None
         self._attempted_at: float | None = None
         self._unknown_kid_fetch_at: float | None = None
         self._reset_lock()
@@ -97,6 +98,14 @@ class JWKSCache:
     def _reset_lock(self) -> None:
         self._lock = threading.Lock()
         self._inflight: threading.Event | None = None
+
+    @property
+    def healthy(self) -> bool:
+        """Return whether the last fetch succeeded and none is still running.
+
+        A kid missing from a healthy cache is really unknown; otherwise we cannot tell.
+        """
+        return self._inflight is None and bool(self._last_fetch_ok)
 
     def known(self, kid: str) -> VerificationKey | None:
         """Return the cached key for kid without any network call."""
@@ -165,6 +174,7 @@ class JWKSCache:
             self.fetch_count += 1
             keys = self._download()
         except JWKSUnavailable as exc:
+            self._last_fetch_ok = False
             logger.warning(
                 "JWKS refresh from %s failed, keeping %d cached keys: %s",
                 self.url,
@@ -174,6 +184,7 @@ class JWKSCache:
         else:
             self._keys = keys  # one atomic swap: readers see the old set or the new one
             self._fetched_at = time.monotonic()
+            self._last_fetch_ok = True
         finally:
             with self._lock:
                 self._inflight = None

@@ -7,7 +7,7 @@ import httpx
 from django.conf import settings
 from storage3.exceptions import StorageApiError, StorageException
 
-from api.exceptions import ServiceError
+from api.errors import ServiceError
 from supabase_bridge.clients import SupabaseNotConfigured, storage_client
 
 logger = logging.getLogger(__name__)

@@ -43,6 +43,10 @@ class TokenError(Exception):
         self.message = message
 
 
+class KeysUnavailable(Exception):
+    """The token names a key we cannot fetch now (JWKS down or slow): not the client's fault."""
+
+
 class TokenExpired(TokenError):
     code = "token_expired"
 
@@ -157,6 +161,9 @@ def _verification_key(header: Mapping) -> keys.VerificationKey:
         raise TokenError("Token signing key is unknown.")
     key = cache.get(kid)
     if key is None:
+        if not cache.healthy:
+            # The JWKS is down or slow: the token may well be valid, so do not call it bad.
+            raise KeysUnavailable("Token signing keys cannot be fetched right now.")
         raise TokenError("Token signing key is unknown.")
     if key.algorithm != algorithm:
         raise TokenError("Token algorithm does not match its signing key.")
