@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from api.exceptions import ServiceError
+from api.errors import ServiceError
 
 # Magic numbers (format specifications): PNG, JPEG, GIF87a/89a, WebP (RIFF....WEBP).
 SIGNATURES = (
