@@ -140,6 +140,18 @@ def database_config(url: str) -> dict:
     options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
     config["CONN_HEALTH_CHECKS"] = True
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
+    if DATABASE_POOL_MODE == "session":
+        # The server ends a statement that runs too long (a lock wait, a runaway query) before
+        # gunicorn kills the worker. A transaction pooler shares server sessions, so there it
+        # is left to the role's own setting (Supabase: authenticated 8 s, postgres none).
+        timeout_ms = env.int("DATABASE_STATEMENT_TIMEOUT", default=20) * 1000
+        options.setdefault("options", f"-c statement_timeout={timeout_ms}")
+    if config["HOST"] and not config["HOST"].startswith("/"):
+        # Notice a vanished server (network partition, failover) on idle pooled connections.
+        options.setdefault("keepalives", 1)
+        options.setdefault("keepalives_idle", 30)
+        options.setdefault("keepalives_interval", 10)
+        options.setdefault("keepalives_count", 3)
     if DATABASE_POOL_MODE == "transaction":
         # Supavisor/PgBouncer transaction mode: a backend is lent per transaction, so no
         # named server-side cursors and no prepared statements (Django's psycopg default).

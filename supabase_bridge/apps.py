@@ -11,10 +11,14 @@ logger = logging.getLogger(__name__)
 
 
 def prepare_local_database(using: str, **kwargs) -> None:
-    """Before migrating a database we own (embedded, tests), give it Supabase's shape."""
+    """Before migrating: lift the statement timeout; give databases we own Supabase's shape."""
     from supabase_bridge import local_schema
 
     connection = connections[using]
+    if settings.DATABASE_POOL_MODE == "session":
+        # Migrations may rebuild indexes on large tables: no statement timeout for them.
+        with connection.cursor() as cursor:
+            cursor.execute("set statement_timeout = 0")
     if settings.SUPABASE_LOCAL_AUTO_INIT and local_schema.supabase_evidence(connection) is None:
         local_schema.install(connection)
 
