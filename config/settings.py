@@ -128,6 +128,8 @@ def database_config(url: str) -> dict:
     config = env.db_url_config(url)
     if config["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or postgresql:// URL.")
+    # Django's backend plus a health check without a round trip (supabase_bridge/postgres).
+    config["ENGINE"] = "supabase_bridge.postgres"
     options = config.setdefault("OPTIONS", {})
     if not config["HOST"] and "host" in options:
         # libpq's ?host=/socket/dir form, used by the embedded database.

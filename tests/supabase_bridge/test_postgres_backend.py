@@ -1,0 +1,54 @@
+"""The database backend's health check: free for a healthy connection, right for a dead one."""
+
+import pytest
+from django.db import connection, connections
+
+
+@pytest.fixture
+def second_connection(db):
+    """A separate connection to the test database (the test's own stays untouched)."""
+    wrapper = connections.create_connection("default")
+    wrapper.settings_dict["NAME"] = connection.settings_dict["NAME"]
+    wrapper.ensure_connection()
+    yield wrapper
+    wrapper.close()
+
+
+def backend_pid(wrapper) -> int:
+    with wrapper.cursor() as cursor:
+        cursor.execute("select pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def test_backend_is_ours(second_connection):
+    assert type(second_connection).__module__ == "supabase_bridge.postgres.base"
+
+
+def test_healthy_idle_connection_is_usable(second_connection):
+    backend_pid(second_connection)
+
+    assert second_connection.is_usable() is True
+
+
+def test_connection_the_server_ended_is_not_usable(second_connection):
+    pid = backend_pid(second_connection)
+    with connection.cursor() as cursor:
+        cursor.execute("select pg_terminate_backend(%s, 5000)", [pid])
+
+    assert second_connection.is_usable() is False
+
+
+def test_closed_connection_is_not_usable(second_connection):
+    second_connection.connection.close()
+
+    assert second_connection.is_usable() is False
+
+
+def test_health_check_replaces_a_connection_the_server_ended(second_connection):
+    pid = backend_pid(second_connection)
+    with connection.cursor() as cursor:
+        cursor.execute("select pg_terminate_backend(%s, 5000)", [pid])
+    second_connection.health_check_enabled = True
+    second_connection.health_check_done = False
+
+    assert backend_pid(second_connection) != pid  # reconnected instead of failing the query
