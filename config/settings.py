@@ -154,6 +154,12 @@ def database_config(url: str) -> dict:
         options.setdefault("keepalives_idle", 30)
         options.setdefault("keepalives_interval", 10)
         options.setdefault("keepalives_count", 3)
+    if DATABASE_POOL_MODE == "session" and env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        # Parameters bound by the server and statements prepared after 5 uses: Postgres stops
+        # re-planning the hot queries (half its CPU per request in `make bench`). Only on a
+        # session of our own; a transaction pooler cannot keep prepared statements.
+        options["server_side_binding"] = True
+        options["prepare_threshold"] = 5
     if DATABASE_POOL_MODE == "transaction":
         # Supavisor/PgBouncer transaction mode: a backend is lent per transaction, so no
         # named server-side cursors and no prepared statements (Django's psycopg default).

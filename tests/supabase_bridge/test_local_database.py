@@ -1,8 +1,11 @@
 """The embedded database: started once, shared by concurrent processes, kept between runs."""
 
+import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -24,10 +27,14 @@ def start_in_new_process(data_dir) -> str:
 
 
 @pytest.fixture
-def data_dir(tmp_path):
-    path = tmp_path / "pg"
-    yield path
-    local_database.stop(path)
+def data_dir():
+    # Not pytest's tmp_path: as root, Postgres runs as another user, and a pytest session
+    # starting meanwhile makes /tmp/pytest-of-root private again, locking that user out.
+    parent = Path(tempfile.mkdtemp(prefix="embedded-pg-"))
+    parent.chmod(0o755)
+    yield parent / "pg"
+    local_database.stop(parent / "pg")
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 def test_concurrent_processes_share_one_server(data_dir):
