@@ -119,9 +119,9 @@ class PostViewSet(
 
     def get_queryset(self) -> QuerySet:
         if self.action == "list":
-            return Post.objects.filter(published=True)
+            return _rows(Post.objects.filter(published=True))
         if self.action == "me":
-            return Post.objects.filter(author_id=self.request.user.id)
+            return _rows(Post.objects.filter(author_id=self.request.user.id))
         # One post: published ones are visible to all, drafts only to their author; a post
         # you cannot see is a 404, one you can see but not change a 403.
         visible = Q(published=True)
@@ -179,3 +179,12 @@ class PostViewSet(
 def _with_etag(response: Response) -> Response:
     response["ETag"] = etag_for(response.data)
     return response
+
+
+def _rows(posts: QuerySet) -> QuerySet:
+    """Fetch list pages as plain named rows instead of model instances.
+
+    The serializer only reads attributes; skipping model instantiation made a 20-row page
+    about a third cheaper in profiles (README, Performance).
+    """
+    return posts.values_list(*PostSerializer.Meta.fields, named=True)
