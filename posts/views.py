@@ -128,6 +128,8 @@ class PostViewSet(
         if self.request.user.is_authenticated:
             visible |= Q(author_id=self.request.user.id)
         posts = Post.objects.filter(visible)
+        if self.action == "retrieve":
+            return _rows(posts)  # read only: no model instance needed
         if self._conditional_write():
             posts = posts.select_for_update(of=("self",))
         return posts
