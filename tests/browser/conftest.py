@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from supabase_bridge.models import AuthUser
-
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 # Root needs --no-sandbox; the network is closed, so Chromium must not phone home either.
@@ -77,17 +75,6 @@ def browser(chromium_path, allow_orm_beside_playwright):
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture
-def committed_db(transactional_db) -> Iterator[None]:
-    """Really commit (the live server reads from its own connection); then drop our auth.users.
-
-    Django's flush after a transactional test skips unmanaged tables such as auth.users.
-    """
-    before = set(AuthUser.objects.values_list("id", flat=True))
-    yield
-    AuthUser.objects.exclude(id__in=before).delete()
 
 
 @pytest.fixture

@@ -75,17 +75,3 @@ def make_token(user):
 @pytest.fixture
 def api_client():
     return APIClient()
-
-
-@pytest.fixture
-def committed_db(transactional_db):
-    """Really commit; afterwards delete the auth.users rows the test made.
-
-    Django's flush after a transactional test skips unmanaged tables such as auth.users, so
-    without this the rows (and their sessions) would outlive the test.
-    """
-    from supabase_bridge.models import AuthUser
-
-    before = set(AuthUser.objects.values_list("id", flat=True))
-    yield
-    AuthUser.objects.exclude(id__in=before).delete()
