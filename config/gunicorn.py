@@ -11,6 +11,7 @@ bind = f"{env.str('HOST', default='0.0.0.0')}:{env.int('PORT', default=8000)}"  
 # One worker per core by default: requests are short and mostly wait on Postgres.
 workers = env.int("WEB_CONCURRENCY", default=multiprocessing.cpu_count())
 threads = env.int("GUNICORN_THREADS", default=1)
+worker_class = env.str("GUNICORN_WORKER_CLASS", default="sync")
 # Bounded waits: a stuck request is killed after `timeout`; a restart drains for `graceful_timeout`.
 timeout = env.int("GUNICORN_TIMEOUT", default=30)
 graceful_timeout = env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30)
