@@ -87,7 +87,6 @@ class JWKSCache:
         self.refetch_cooldown = refetch_cooldown
         self.timeout = timeout
         self.headers = dict(headers or {})
-        self.fetch_count = 0
         self._keys: dict[str, VerificationKey] = {}
         self._fetched_at: float | None = None
         self._last_fetch_ok: bool | None = None
@@ -171,7 +170,6 @@ class JWKSCache:
 
     def _fetch(self, done: threading.Event) -> None:
         try:
-            self.fetch_count += 1
             keys = self._download()
         except JWKSUnavailable as exc:
             self._last_fetch_ok = False
@@ -197,7 +195,7 @@ class JWKSCache:
             )
             response.raise_for_status()
             document = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx.HTTPError, ValueError, RecursionError) as exc:
             raise JWKSUnavailable(f"{type(exc).__name__}: {exc}") from exc
         return parse_jwks(document)
 

@@ -411,3 +411,12 @@ def test_hmac_key_published_in_the_jwks_is_never_used(
     assert as_es256.json()["code"] == "token_invalid"
     assert control.status_code == 200
     assert keys.jwks().known("oct-1") is None
+
+
+def test_deeply_nested_jwks_body_is_an_outage_not_a_500(api_client, jwks_server, es_token):
+    jwks_server.body = b"[" * 100_000 + b"]" * 100_000
+
+    response = api_client.get("/whoami", **bearer(es_token))
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "auth_unavailable"
