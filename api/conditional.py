@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 
 class PreconditionFailed(APIException):
@@ -28,6 +29,12 @@ def etag_for(representation: dict) -> str:
         json.dumps(representation, sort_keys=True, default=str).encode()
     ).hexdigest()
     return f'"{digest[:32]}"'
+
+
+def with_etag(response: Response) -> Response:
+    """Return the response with the ETag of the representation it carries."""
+    response["ETag"] = etag_for(response.data)
+    return response
 
 
 def check_if_match(request: Request, current_etag: str) -> None:

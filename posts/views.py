@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import openapi
-from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for
+from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for, with_etag
 from api.filtering import QueryFilterBackend
 from api.pagination import KeysetPagination
 from api.paths import UUID_PATTERN
@@ -154,14 +154,14 @@ class PostViewSet(
         return transaction.atomic() if self._conditional_write() else nullcontext()
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
-        return _with_etag(super().retrieve(request, *args, **kwargs))
+        return with_etag(super().retrieve(request, *args, **kwargs))
 
     def create(self, request: Request, *args, **kwargs) -> Response:
-        return _with_etag(super().create(request, *args, **kwargs))
+        return with_etag(super().create(request, *args, **kwargs))
 
     def update(self, request: Request, *args, **kwargs) -> Response:
         with self._write_transaction():
-            return _with_etag(super().update(request, *args, **kwargs))
+            return with_etag(super().update(request, *args, **kwargs))
 
     def destroy(self, request: Request, *args, **kwargs) -> Response:
         with self._write_transaction():
@@ -173,11 +173,6 @@ class PostViewSet(
     @action(detail=False, methods=["get"])
     def me(self, request: Request) -> Response:
         return self.list(request)
-
-
-def _with_etag(response: Response) -> Response:
-    response["ETag"] = etag_for(response.data)
-    return response
 
 
 def _rows(posts: QuerySet) -> QuerySet:

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import openapi
-from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for
+from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for, with_etag
 from api.pagination import KeysetPagination
 from posts.models import Post
 from posts.serializers import PostSerializer
@@ -70,15 +70,11 @@ class MyProfileView(generics.RetrieveUpdateAPIView):
         return self.request.user.profile
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
-        response = super().retrieve(request, *args, **kwargs)
-        response["ETag"] = etag_for(response.data)
-        return response
+        return with_etag(super().retrieve(request, *args, **kwargs))
 
     @transaction.atomic
     def update(self, request: Request, *args, **kwargs) -> Response:
-        response = super().update(request, *args, **kwargs)
-        response["ETag"] = etag_for(response.data)
-        return response
+        return with_etag(super().update(request, *args, **kwargs))
 
 
 @extend_schema_view(
