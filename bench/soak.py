@@ -33,6 +33,7 @@ from bench.stack import (
     free_port,
     gunicorn,
     log,
+    parse_wrk,
     prepare_database,
     user_token,
 )
@@ -85,24 +86,8 @@ def run_wrk_mixed(base: str, env: dict, seconds: int) -> tuple[dict, dict]:
         command, capture_output=True, text=True, check=True, env=os.environ | env
     ).stdout
     classes = json.loads(re.search(r"STATUS_CLASSES (\{.*\})", output).group(1))
-    summary = wrk_summary(output)
+    summary = parse_wrk(output)
     return summary, classes
-
-
-def wrk_summary(output: str) -> dict:
-    """Parse req/s and latency percentiles from wrk's report."""
-
-    def latency(percent: str) -> float:
-        match = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
-        value, unit = float(match.group(1)), match.group(2)
-        return round(value / 1000 if unit == "us" else value * 1000 if unit == "s" else value, 2)
-
-    return {
-        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50_ms": latency("50"),
-        "p99_ms": latency("99"),
-    }
 
 
 def main() -> None:

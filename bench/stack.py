@@ -162,6 +162,11 @@ def wrk(url: str, *, script: Path | None, token: str | None, duration: int) -> d
     if script:
         command += ["-s", str(script)]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> dict:
+    """Return requests, req/s, p50/p99 (ms), non-2xx and socket errors from wrk's report."""
 
     def number(pattern: str, default: float = 0.0) -> float:
         match = re.search(pattern, output)
@@ -174,25 +179,16 @@ def wrk(url: str, *, script: Path | None, token: str | None, duration: int) -> d
         value, unit = float(match.group(1)), match.group(2)
         return round(value / 1000 if unit == "us" else value * 1000 if unit == "s" else value, 2)
 
-    requests = int(number(r"(\d+) requests in"))
-    non_2xx = int(number(r"Non-2xx or 3xx responses: (\d+)"))
-    socket_errors = (
-        sum(
-            int(n)
-            for n in re.findall(
-                r"(?:connect|read|write|timeout) (\d+)", output.split("Socket errors:")[-1]
-            )
-        )
-        if "Socket errors:" in output
-        else 0
-    )
+    errors = output.split("Socket errors:")[-1] if "Socket errors:" in output else ""
     return {
-        "requests": requests,
+        "requests": int(number(r"(\d+) requests in")),
         "rps": round(number(r"Requests/sec:\s+([\d.]+)"), 1),
         "p50_ms": latency_ms("50"),
         "p99_ms": latency_ms("99"),
-        "non_2xx": non_2xx,
-        "socket_errors": socket_errors,
+        "non_2xx": int(number(r"Non-2xx or 3xx responses: (\d+)")),
+        "socket_errors": sum(
+            int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", errors)
+        ),
     }
 
 
