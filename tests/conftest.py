@@ -8,6 +8,9 @@ from django.db import connection, transaction
 
 from tests.factories import make_post, make_profile
 
+# Role-named API clients (author_client, other_user_client, anon_client) and token helpers.
+pytest_plugins = ["tests.support.api_clients"]
+
 
 @pytest.fixture
 def author(db):
