@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -229,6 +230,13 @@ REST_FRAMEWORK = {
 }
 # Largest request body under /api/ (JSON); views such as the avatar upload set their own.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
+# Largest body the server buffers before Django sees it (the avatar upload is the largest any
+# view takes); beyond it gunicorn's worker answers 413 without reading it (config/worker.py).
+SERVER_MAX_BODY_BYTES = env.int(
+    "SERVER_MAX_BODY_BYTES",
+    default=max(API_MAX_BODY_BYTES, SUPABASE_AVATAR_MAX_BYTES, global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    + 256 * 1024,
+)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
