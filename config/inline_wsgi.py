@@ -17,13 +17,14 @@ import json
 import logging
 import sys
 
-
 logger = logging.getLogger(__name__)
 
-TOO_LARGE = json.dumps(
-    {"detail": "Request body too large.", "code": "request_too_large"}
-).encode()
+TOO_LARGE = json.dumps({"detail": "Request body too large.", "code": "request_too_large"}).encode()
 SERVER_ERROR = json.dumps({"detail": "Internal server error.", "code": "server_error"}).encode()
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its request was complete."""
 
 
 class InlineWSGI:
@@ -44,19 +45,19 @@ class InlineWSGI:
         # Other scopes (websocket) are not served: returning closes them.
 
     async def _http(self, scope: dict, receive, send) -> None:
-        body = await self._read_body(scope, receive)
+        try:
+            body = await self._read_body(scope, receive)
+        except ClientDisconnected:
+            return
         if body is None:
             await _respond(send, 413, TOO_LARGE)
             return
-        if body is False:
-            return  # the client went away
         started = {}
 
         def start_response(status: str, headers: list, exc_info=None) -> None:
             started["status"] = int(status.split(" ", 1)[0])
             started["headers"] = [
-                (name.lower().encode("latin-1"), value.encode("latin-1"))
-                for name, value in headers
+                (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
             ]
 
         try:
@@ -79,8 +80,8 @@ class InlineWSGI:
             if hasattr(result, "close"):
                 result.close()
 
-    async def _read_body(self, scope: dict, receive) -> bytes | None | bool:
-        """Return the whole body, None when it is over the cap, False on a disconnect."""
+    async def _read_body(self, scope: dict, receive) -> bytes | None:
+        """Return the whole body, or None when it is larger than the cap."""
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
             return None
@@ -88,7 +89,7 @@ class InlineWSGI:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return False
+                raise ClientDisconnected
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:

@@ -234,8 +234,12 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 # view takes); beyond it gunicorn's worker answers 413 without reading it (config/worker.py).
 SERVER_MAX_BODY_BYTES = env.int(
     "SERVER_MAX_BODY_BYTES",
-    default=max(API_MAX_BODY_BYTES, SUPABASE_AVATAR_MAX_BYTES, global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-    + 256 * 1024,
+    default=256 * 1024
+    + max(
+        API_MAX_BODY_BYTES,
+        SUPABASE_AVATAR_MAX_BYTES,
+        global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE,  # admin forms
+    ),
 )
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
