@@ -19,6 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from api import compiled_queries
+
 MAX_CURSOR_CHARS = 200  # ours are about 110
 
 
@@ -73,18 +75,7 @@ class KeysetPagination(BasePagination):
         self.limit = self._page_size(request)
         raw_cursor = request.query_params.get(self.cursor_query_param)
         cursor = Cursor.decode(raw_cursor) if raw_cursor else None
-        if cursor is None:
-            rows = list(queryset.order_by("-created_at", "-id")[: self.limit + 1])
-        elif not cursor.backwards:
-            older = Q(created_at__lte=cursor.created_at) & (
-                Q(created_at__lt=cursor.created_at) | Q(id__lt=cursor.id)
-            )
-            rows = list(queryset.filter(older).order_by("-created_at", "-id")[: self.limit + 1])
-        else:
-            newer = Q(created_at__gte=cursor.created_at) & (
-                Q(created_at__gt=cursor.created_at) | Q(id__gt=cursor.id)
-            )
-            rows = list(queryset.filter(newer).order_by("created_at", "id")[: self.limit + 1])
+        rows = self._fetch(queryset, cursor, getattr(view, "query_shape", None))
         more = len(rows) > self.limit
         rows = rows[: self.limit]
         if cursor is not None and cursor.backwards:
@@ -95,6 +86,41 @@ class KeysetPagination(BasePagination):
         self.next_cursor = self._cursor_after(rows[-1]) if has_older and rows else None
         self.previous_cursor = self._cursor_before(rows[0]) if has_newer and rows else None
         return rows
+
+    def _fetch(self, queryset: QuerySet, cursor: Cursor | None, shape: tuple | None) -> list:
+        """Return up to limit + 1 rows past the cursor.
+
+        `shape` is the view's (key, values) for a queryset built only from those values; its
+        pages then run from SQL compiled once (api/compiled_queries.py).
+        """
+        if cursor is None:
+            direction, values = "first", ()
+
+            def build():
+                return queryset.order_by("-created_at", "-id")[: self.limit + 1]
+
+        elif not cursor.backwards:
+            direction, values = "older", (cursor.created_at, cursor.id)
+
+            def build():
+                older = Q(created_at__lte=cursor.created_at) & (
+                    Q(created_at__lt=cursor.created_at) | Q(id__lt=cursor.id)
+                )
+                return queryset.filter(older).order_by("-created_at", "-id")[: self.limit + 1]
+
+        else:
+            direction, values = "newer", (cursor.created_at, cursor.id)
+
+            def build():
+                newer = Q(created_at__gte=cursor.created_at) & (
+                    Q(created_at__gt=cursor.created_at) | Q(id__gt=cursor.id)
+                )
+                return queryset.filter(newer).order_by("created_at", "id")[: self.limit + 1]
+
+        if shape is None:
+            return list(build())
+        key, base_values = shape
+        return compiled_queries.fetch((key, direction, self.limit), build, base_values + values)
 
     def get_paginated_response(self, data) -> Response:
         return Response(

@@ -1,9 +1,11 @@
 """Post endpoints: a public feed, the caller's own posts, and author-only changes."""
 
+import uuid
 from contextlib import nullcontext
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -11,7 +13,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api import openapi
+from api import compiled_queries, openapi
 from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for, with_etag
 from api.filtering import QueryFilterBackend
 from api.pagination import KeysetPagination
@@ -133,7 +135,20 @@ class PostViewSet(
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # Filters shape lists; a single post is found by its id alone.
-        return super().filter_queryset(queryset) if self.action in ("list", "me") else queryset
+        if self.action not in ("list", "me"):
+            return queryset
+        filtered = super().filter_queryset(queryset)
+        self.filtered = filtered is not queryset
+        return filtered
+
+    @property
+    def query_shape(self) -> tuple | None:
+        """(key, values) of an unfiltered list: its pages can run from SQL compiled once."""
+        if getattr(self, "filtered", True):
+            return None
+        if self.action == "list":
+            return "posts", ()
+        return "my posts", (self.request.user.id,)
 
     def _conditional_write(self) -> bool:
         """Return whether this is a write with If-Match: compared and written under a row lock."""
@@ -143,10 +158,26 @@ class PostViewSet(
         )
 
     def get_object(self) -> Post:
+        if self.action == "retrieve":
+            return self._visible_row()
         post = super().get_object()
         if self._conditional_write():
             check_if_match(self.request, etag_for(self.get_serializer(post).data))
         return post
+
+    def _visible_row(self):
+        """Return the post as a named row, from SQL compiled once (api/compiled_queries.py)."""
+        post_id = uuid.UUID(self.kwargs["pk"])
+        user_id = self.request.user.id if self.request.user.is_authenticated else None
+        rows = compiled_queries.fetch(
+            ("post", user_id is None),
+            lambda: self.get_queryset().filter(pk=post_id),
+            (post_id,) if user_id is None else (post_id, user_id),
+        )
+        if not rows:
+            raise Http404
+        self.check_object_permissions(self.request, rows[0])
+        return rows[0]
 
     def _write_transaction(self):
         # Only a conditional write needs the lock (and so a transaction): a plain write is

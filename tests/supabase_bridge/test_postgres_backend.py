@@ -1,7 +1,12 @@
 """The database backend's health check: free for a healthy connection, right for a dead one."""
 
+from datetime import UTC, datetime
+
 import pytest
-from django.db import connection, connections
+from django.db import DataError, connection, connections
+from psycopg.pq import Format
+
+from supabase_bridge.postgres.base import TIMESTAMPTZ, UTCTimestamptzLoader
 
 
 @pytest.fixture
@@ -52,3 +57,29 @@ def test_health_check_replaces_a_connection_the_server_ended(second_connection):
     second_connection.health_check_done = False
 
     assert backend_pid(second_connection) != pid  # reconnected instead of failing the query
+
+
+@pytest.mark.django_db
+def test_timestamps_load_as_aware_utc_datetimes_with_psycopgs_loader():
+    """The C loader replaces Django's Python one; values must be what Django's would give."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select '2026-03-01 10:00:00.123456+05:30'::timestamptz, null::timestamptz, "
+            "'0001-01-01 00:00:00+00'::timestamptz"
+        )
+        moment, missing, earliest = cursor.fetchone()
+        loader = cursor.cursor.adapters.get_loader(TIMESTAMPTZ, Format.TEXT)
+
+    assert loader is UTCTimestamptzLoader
+    assert moment == datetime(2026, 3, 1, 4, 30, 0, 123456, tzinfo=UTC)
+    assert moment.tzinfo is UTC
+    assert missing is None
+    assert earliest == datetime(1, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_an_out_of_range_timestamp_is_a_database_error_as_with_djangos_loader():
+    with connection.cursor() as cursor:
+        cursor.execute("select 'infinity'::timestamptz")
+        with pytest.raises(DataError):
+            cursor.fetchone()
