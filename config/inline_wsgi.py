@@ -102,10 +102,13 @@ class InlineWSGI:
 def wsgi_environ(scope: dict, body: bytes) -> dict:
     """Return the PEP 3333 environ for an ASGI HTTP scope and its complete body."""
     server = scope.get("server") or ("localhost", 80)
+    script_name = scope.get("root_path", "").encode().decode("latin-1")
     environ = {
         "REQUEST_METHOD": scope["method"],
-        "SCRIPT_NAME": scope.get("root_path", "").encode().decode("latin-1"),
-        "PATH_INFO": scope["path"].encode().decode("latin-1"),
+        "SCRIPT_NAME": script_name,
+        # ASGI's path includes root_path, WSGI's PATH_INFO does not (ASGI spec, WSGI
+        # compatibility; asgiref's WsgiToAsgi and Django's ASGIRequest strip it too).
+        "PATH_INFO": scope["path"].encode().decode("latin-1").removeprefix(script_name),
         "QUERY_STRING": scope["query_string"].decode("latin-1"),
         "SERVER_NAME": server[0],
         "SERVER_PORT": str(server[1] or 80),
