@@ -3,7 +3,7 @@
 import uuid
 from contextlib import nullcontext
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
@@ -121,17 +121,18 @@ class PostViewSet(
             return _rows(Post.objects.filter(published=True))
         if self.action == "me":
             return _rows(Post.objects.filter(author_id=self.request.user.id))
+        posts = self._visible_posts()
+        if self._conditional_write():
+            posts = posts.select_for_update(of=("self",))
+        return posts
+
+    def _visible_posts(self) -> QuerySet:
         # One post: published ones are visible to all, drafts only to their author; a post
         # you cannot see is a 404, one you can see but not change a 403.
         visible = Q(published=True)
         if self.request.user.is_authenticated:
             visible |= Q(author_id=self.request.user.id)
-        posts = Post.objects.filter(visible)
-        if self.action == "retrieve":
-            return _rows(posts)  # read only: no model instance needed
-        if self._conditional_write():
-            posts = posts.select_for_update(of=("self",))
-        return posts
+        return Post.objects.filter(visible)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # Filters shape lists; a single post is found by its id alone.
@@ -159,10 +160,12 @@ class PostViewSet(
 
     def get_object(self) -> Post:
         if self.action == "retrieve":
-            return self._visible_row()
-        post = super().get_object()
-        if self._conditional_write():
-            check_if_match(self.request, etag_for(self.get_serializer(post).data))
+            return self._visible_row()  # read only: no model instance needed
+        if not self._conditional_write():
+            row = self._visible_row()
+            return Post.from_db(DEFAULT_DB_ALIAS, row._fields, row)
+        post = super().get_object()  # locked (select_for_update) until the write commits
+        check_if_match(self.request, etag_for(self.get_serializer(post).data))
         return post
 
     def _visible_row(self):
@@ -171,7 +174,7 @@ class PostViewSet(
         user_id = self.request.user.id if self.request.user.is_authenticated else None
         rows = compiled_queries.fetch(
             ("post", user_id is None),
-            lambda: self.get_queryset().filter(pk=post_id),
+            lambda: _rows(self._visible_posts().filter(pk=post_id)),
             (post_id,) if user_id is None else (post_id, user_id),
         )
         if not rows:
