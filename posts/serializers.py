@@ -1,5 +1,6 @@
 """Post representations: what clients read and the few fields they may write."""
 
+import copy
 from datetime import UTC, datetime
 
 from rest_framework import serializers
@@ -36,6 +37,15 @@ class PostSerializer(serializers.Serializer):
 
     class Meta:
         fields = ["id", "author_id", "title", "content", "published", "created_at", "updated_at"]
+
+    def get_fields(self) -> dict:
+        """Shallow copies of the declared fields, not DRF's deep copies.
+
+        DRF re-instantiates every declared field for every serializer (a tenth of a write in
+        profiles). A shallow copy gets its own attributes when bound to this serializer and
+        shares only what fields never change after construction (validators, messages).
+        """
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
     def create(self, validated_data: dict) -> Post:
         return Post.objects.create(**validated_data)

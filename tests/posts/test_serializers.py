@@ -3,6 +3,7 @@
 import pytest
 
 from posts.models import Post
+from posts.serializers import PostSerializer
 from tests.factories import make_post
 
 TOO_LONG_TITLE = ["Ensure this field has no more than 200 characters."]
@@ -109,3 +110,16 @@ def test_invalid_patch_leaves_the_post_unchanged(author_client, author):
     assert response.status_code == 400
     assert response.json() == {"title": ["This field may not be blank."]}
     assert Post.objects.filter(pk=post.pk).values().get() == before
+
+
+def test_each_serializer_binds_its_own_copies_of_the_declared_fields():
+    """get_fields() copies shallowly for speed: binding must still not leak between instances."""
+    first, second = PostSerializer(data={"title": ""}), PostSerializer(data={"title": "ok"})
+
+    assert first.fields["title"] is not second.fields["title"]
+    assert first.fields["title"] is not PostSerializer._declared_fields["title"]
+    assert first.fields["title"].parent is first
+    assert second.fields["title"].parent is second
+    assert PostSerializer._declared_fields["title"].parent is None  # declared field never bound
+    assert not first.is_valid()
+    assert second.is_valid(), second.errors
