@@ -107,6 +107,7 @@ def prepare_database(server_url: str, name: str, posts: int, authors: int, env: 
             conn.execute(SEED_SQL, {"posts": posts, "authors": authors, "bench_user": BENCH_USER})
             log(f"seeded {name} in {time.monotonic() - started:.0f} s")
         conn.execute("vacuum analyze posts")
+        conn.execute("checkpoint")  # the seed's dirty pages are not flushed during a scenario
     return url
 
 
@@ -119,14 +120,16 @@ def gunicorn(env: dict, port: int):
         "config/gunicorn.py",
         "config.wsgi",
     ]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env | {"PORT": str(port), "HOST": "127.0.0.1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # gunicorn's log goes to a file: a pipe nobody reads fills up and blocks the server.
+    log_path = DATA_DIR.parent / f"bench-gunicorn-{port}.log"
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env | {"PORT": str(port), "HOST": "127.0.0.1"},
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -137,15 +140,16 @@ def gunicorn(env: dict, port: int):
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start:\n" + process.stderr.read())
+                raise RuntimeError("gunicorn did not start:\n" + log_path.read_text()[-5000:])
             time.sleep(0.2)
         yield base, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=40)
         except subprocess.TimeoutExpired:
             process.kill()
+        log_path.unlink(missing_ok=True)
 
 
 def worker_rss_mb(master_pid: int) -> float:

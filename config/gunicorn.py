@@ -20,8 +20,11 @@ timeout = env.int("GUNICORN_TIMEOUT", default=30)
 graceful_timeout = env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30)
 keepalive = env.int("GUNICORN_KEEPALIVE", default=5)
 # Recycle workers now and then so a slow leak never grows without bound.
-max_requests = env.int("GUNICORN_MAX_REQUESTS", default=10_000)
-max_requests_jitter = env.int("GUNICORN_MAX_REQUESTS_JITTER", default=1_000)
+# Recycling after N requests is off by default (gunicorn's default too): memory is flat under
+# load (README, Reliability: soak), and a recycle closes every keep-alive connection of the
+# worker, which clients racing a request on them see as errors. Set it to bound a leak.
+max_requests = env.int("GUNICORN_MAX_REQUESTS", default=0)
+max_requests_jitter = env.int("GUNICORN_MAX_REQUESTS_JITTER", default=0)
 accesslog = env.str("GUNICORN_ACCESS_LOG", default="-") or None  # empty: no access log
 errorlog = "-"
 # Trust X-Forwarded-* only from the platform's proxy (comma-separated IPs, "*" behind a PaaS).
