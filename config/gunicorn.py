@@ -19,7 +19,6 @@ worker_class = env.str("GUNICORN_WORKER_CLASS", default="config.worker.InlineWSG
 timeout = env.int("GUNICORN_TIMEOUT", default=30)
 graceful_timeout = env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30)
 keepalive = env.int("GUNICORN_KEEPALIVE", default=5)
-# Recycle workers now and then so a slow leak never grows without bound.
 # Recycling after N requests is off by default (gunicorn's default too): memory is flat under
 # load (README, Reliability: soak), and a recycle closes every keep-alive connection of the
 # worker, which clients racing a request on them see as errors. Set it to bound a leak.

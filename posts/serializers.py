@@ -3,7 +3,9 @@
 import copy
 from datetime import UTC, datetime
 
+from django.db import DatabaseError
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 
 from posts.models import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH, Post
 
@@ -54,7 +56,14 @@ class PostSerializer(serializers.Serializer):
         """Write only the fields sent (and updated_at), not the whole row."""
         for name, value in validated_data.items():
             setattr(post, name, value)
-        post.save(update_fields=[*validated_data, "updated_at"])
+        try:
+            post.save(update_fields=[*validated_data, "updated_at"])
+        except DatabaseError as exc:
+            # Django's "did not affect any rows" (driver errors are its subclasses): a concurrent
+            # DELETE committed between reading the post and writing it. The post is gone.
+            if type(exc) is not DatabaseError:
+                raise
+            raise NotFound from exc
         return post
 
     def to_representation(self, post: Post) -> dict:

@@ -1,6 +1,7 @@
 """PostSerializer through the API: what a post may contain, and what clients may not set."""
 
 import pytest
+from rest_framework.exceptions import NotFound
 
 from posts.models import Post
 from posts.serializers import PostSerializer
@@ -123,3 +124,14 @@ def test_each_serializer_binds_its_own_copies_of_the_declared_fields():
     assert PostSerializer._declared_fields["title"].parent is None  # declared field never bound
     assert not first.is_valid()
     assert second.is_valid(), second.errors
+
+
+def test_updating_a_post_deleted_meanwhile_is_not_found(author):
+    """A DELETE that commits between reading and writing a post: 404, not a 500."""
+    post = make_post(author, published=True)
+    serializer = PostSerializer(post, data={"title": "Too late"}, partial=True)
+    assert serializer.is_valid(), serializer.errors
+    Post.objects.filter(pk=post.pk).delete()
+
+    with pytest.raises(NotFound):
+        serializer.save()
