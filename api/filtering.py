@@ -17,8 +17,10 @@ class QueryFilterBackend(DjangoFilterBackend):
     """
 
     def filter_queryset(self, request, queryset, view):
-        filterset_class = self.get_filterset_class(view, queryset)
-        if filterset_class is None or filterset_class.base_filters.keys().isdisjoint(
+        # The view's declared class, not get_filterset_class(): that one reads queryset.model,
+        # which would build a lazy queryset the view may never need.
+        filterset_class = getattr(view, "filterset_class", None)
+        if filterset_class is not None and filterset_class.base_filters.keys().isdisjoint(
             request.query_params.keys()
         ):
             return queryset
