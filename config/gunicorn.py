@@ -8,9 +8,9 @@ import environ
 env = environ.Env()
 
 bind = f"{env.str('HOST', default='0.0.0.0')}:{env.int('PORT', default=8000)}"  # noqa: S104 - containers must listen beyond loopback
-# One worker per core, plus one that computes while the others wait on Postgres (commits):
-# on 2 cores, 3 workers wrote 10-15 % more than 2 and read as fast (README, Performance).
-workers = env.int("WEB_CONCURRENCY", default=multiprocessing.cpu_count() + 1)
+# One worker per core: on 2 cores, 3 workers wrote about as fast but doubled p99 (more processes
+# competing for the CPUs, more connections per worker to wait behind); README, Performance.
+workers = env.int("WEB_CONCURRENCY", default=multiprocessing.cpu_count())
 threads = env.int("GUNICORN_THREADS", default=1)
 # Keep-alive, HTTP parsed in C, Django still one request at a time per process (config/worker.py).
 # GUNICORN_WORKER_CLASS=sync gives gunicorn's plain sync worker back.
