@@ -486,3 +486,19 @@ def test_websocket_scope_returns_without_sending_or_calling_the_app():
 
     assert peer.sent == []
     assert app.environs == []
+
+
+def test_the_worker_wraps_wsgi_applications_and_leaves_asgi_ones_alone():
+    """`gunicorn -c config/gunicorn.py config.asgi` must keep working with the default worker."""
+    from django.core.asgi import get_asgi_application
+    from django.core.wsgi import get_wsgi_application
+
+    from config.worker import is_asgi
+
+    async def asgi_function(scope, receive, send):
+        return None
+
+    assert is_asgi(get_asgi_application())
+    assert is_asgi(asgi_function)
+    assert not is_asgi(get_wsgi_application())
+    assert not is_asgi(InlineWSGI.__init__)
