@@ -322,8 +322,15 @@ def test_signin_while_auth_hangs_is_503_after_the_timeout_then_works_again(
         for _ in range(2)
     ]
 
-    for client in clients:
-        client.start()
+    # The second sign-in starts once the first is waiting on Auth, so that a free worker takes
+    # it: two connections arriving together may be accepted by one worker, which serves its
+    # requests one at a time (README, Performance: the worker model).
+    clients[0].start()
+    deadline = time.monotonic() + MARGIN
+    while len(supabase.requests_to("/auth/v1/token")) == calls_before:
+        assert time.monotonic() < deadline, "the first sign-in never reached Auth"
+        time.sleep(0.01)
+    clients[1].start()
     for client in clients:
         client.join(timeout=HANG + 10)
     after, after_elapsed = signin(server, member.email)
