@@ -49,11 +49,11 @@ lint: install
 
 ## db-stop: stop the embedded development and test databases (data is kept)
 db-stop: install
-	$(BIN)/python -m supabase_bridge.local_database stop .local/postgres
-	$(BIN)/python -m supabase_bridge.local_database stop .local/test-postgres
+	$(BIN)/python -m supabase_auth.local.embedded stop .local/postgres
+	$(BIN)/python -m supabase_auth.local.embedded stop .local/test-postgres
 
 db-url: install
-	@$(BIN)/python -m supabase_bridge.local_database url .local/postgres
+	@$(BIN)/python -m supabase_auth.local.embedded url .local/postgres
 
 ## bench: the API under gunicorn and wrk, against the reference design (not part of `make test`)
 bench: install

@@ -9,20 +9,29 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from api.errors import ServiceError
+from api import errors
 
 logger = logging.getLogger(__name__)
 
 # Seconds a client should wait before retrying when the database is unreachable.
 DATABASE_RETRY_AFTER = 5
+# The status of each kind of failure raised below the views (api/errors.py).
+SERVICE_ERROR_STATUS = {
+    errors.InvalidInput: 400,
+    errors.Refused: 401,
+    errors.Forbidden: 403,
+    errors.TooLarge: 413,
+    errors.UnsupportedType: 415,
+    errors.Unprocessable: 422,
+    errors.RateLimited: 429,
+    errors.Unavailable: 503,
+}
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Return DRF's response, with a stable machine-readable `code` next to `detail`."""
-    if isinstance(exc, ServiceError):
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        body = {"detail": exc.message, "code": exc.code, **exc.extra}
-        return Response(body, status=exc.status, headers=headers)
+    if isinstance(exc, errors.ServiceError):
+        return _service_error_response(exc)
     if isinstance(exc, OperationalError | InterfaceError):
         # Connection refused, server restarting, connection dropped: nothing is acknowledged
         # to the client, and Django drops the broken connection after the request.
@@ -53,3 +62,16 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         "code": codes if isinstance(codes, str) else exc.default_code,
     }
     return response
+
+
+def service_error_status(exc: errors.ServiceError) -> int:
+    """Return the HTTP status of a failure raised below the views (500 for an unknown kind)."""
+    return next(
+        (SERVICE_ERROR_STATUS[k] for k in type(exc).__mro__ if k in SERVICE_ERROR_STATUS), 500
+    )
+
+
+def _service_error_response(exc: errors.ServiceError) -> Response:
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    body = {"detail": exc.message, "code": exc.code, **exc.extra}
+    return Response(body, status=service_error_status(exc), headers=headers)

@@ -67,7 +67,7 @@ def main() -> None:
     from rest_framework.response import Response
     from rest_framework.test import APIRequestFactory
 
-    from supabase_bridge import dev_tokens, tokens
+    from supabase_auth import dev_tokens, tokens
     from tests.factories import make_auth_user
 
     user = make_auth_user(f"bench-{time.time_ns()}@example.com")

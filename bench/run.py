@@ -40,7 +40,7 @@ from bench.stack import (
     worker_rss_mb,
     wrk,
 )
-from supabase_bridge import local_database
+from supabase_auth.local import embedded
 from tests.support.jwks_server import JWKSServer, SigningKey
 
 # The reference design's figures (issue 6): FastAPI + SQLModel, get_user() per request.
@@ -111,8 +111,8 @@ def main() -> None:
             jwks.base_url
         )  # JWKS at {url}/auth/v1/.well-known/jwks.json, issuer {url}/auth/v1
 
-        server_url = local_database.ensure_running(DATA_DIR)
-        stack.callback(local_database.stop, DATA_DIR)
+        server_url = embedded.ensure_running(DATA_DIR)
+        stack.callback(embedded.stop, DATA_DIR)
         env = django_env(server_url, supabase_url)
         small = prepare_database(server_url, "bench_small", args.small_posts, 50, env)
         large = None

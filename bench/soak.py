@@ -37,7 +37,7 @@ from bench.stack import (
     prepare_database,
     user_token,
 )
-from supabase_bridge import local_database
+from supabase_auth.local import embedded
 from tests.support.jwks_server import JWKSServer, SigningKey
 
 CONNECTIONS = 32
@@ -101,8 +101,8 @@ def main() -> None:
         stack.callback(jwks.close)
         key = SigningKey("ES256", "soak-es256")
         jwks.publish(key)
-        server_url = local_database.ensure_running(DATA_DIR)
-        stack.callback(local_database.stop, DATA_DIR)
+        server_url = embedded.ensure_running(DATA_DIR)
+        stack.callback(embedded.stop, DATA_DIR)
         env = django_env(server_url, jwks.base_url)
         database = prepare_database(server_url, "bench_small", 1_000, 50, env)
         token = user_token(key, jwks.base_url, ttl=int(args.minutes * 60) + 3600)

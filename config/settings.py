@@ -6,6 +6,8 @@ import environ
 from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
+from config import database
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DIR = BASE_DIR / ".local"
 
@@ -63,7 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
-    "supabase_bridge",
+    "supabase_auth",
     "profiles",
     "posts",
     "health",
@@ -113,63 +115,21 @@ if not DATABASE_URL and not DEBUG:
         "DATABASE_URL must be set when DJANGO_DEBUG is off (or DATABASE_URL=embedded to use "
         "the embedded development database)."
     )
-USES_EMBEDDED_DATABASE = DATABASE_URL in ("", "embedded")
-if USES_EMBEDDED_DATABASE:
-    from supabase_bridge import local_database
-
-    DATABASE_URL = local_database.ensure_running(EMBEDDED_DATABASE_DIR)
-
+USES_EMBEDDED_DATABASE = DATABASE_URL in ("", database.EMBEDDED)
 DATABASE_POOL_MODE = env.str("DATABASE_POOL_MODE", default="session")
-if DATABASE_POOL_MODE not in ("session", "transaction"):
-    raise ImproperlyConfigured("DATABASE_POOL_MODE must be 'session' or 'transaction'.")
-
-
-def database_config(url: str) -> dict:
-    """Return Django's DATABASES entry for a Postgres URL, tuned for Supabase's connection modes."""
-    config = env.db_url_config(url)
-    if config["ENGINE"] != "django.db.backends.postgresql":
-        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or postgresql:// URL.")
-    # Django's backend plus a health check without a round trip (supabase_bridge/postgres).
-    config["ENGINE"] = "supabase_bridge.postgres"
-    options = config.setdefault("OPTIONS", {})
-    if not config["HOST"] and "host" in options:
-        # libpq's ?host=/socket/dir form, used by the embedded database.
-        config["HOST"] = options.pop("host")
-    if config["HOST"].endswith((".supabase.co", ".supabase.com")):
-        # Supabase accepts plain connections unless "Enforce SSL" is on; never send the
-        # password in clear text by default (SUPABASE.md §7).
-        options.setdefault("sslmode", "require")
-    # Fail fast when the database is unreachable instead of hanging a worker.
-    options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
-    config["CONN_HEALTH_CHECKS"] = True
-    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
-    if DATABASE_POOL_MODE == "session":
-        # The server ends a statement that runs too long (a lock wait, a runaway query) before
-        # gunicorn kills the worker. A transaction pooler shares server sessions, so there it
-        # is left to the role's own setting (Supabase: authenticated 8 s, postgres none).
-        timeout_ms = env.int("DATABASE_STATEMENT_TIMEOUT", default=20) * 1000
-        options.setdefault("options", f"-c statement_timeout={timeout_ms}")
-    if config["HOST"] and not config["HOST"].startswith("/"):
-        # Notice a vanished server (network partition, failover) on idle pooled connections.
-        options.setdefault("keepalives", 1)
-        options.setdefault("keepalives_idle", 30)
-        options.setdefault("keepalives_interval", 10)
-        options.setdefault("keepalives_count", 3)
-    if DATABASE_POOL_MODE == "session" and env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-        # Parameters bound by the server and statements prepared after 5 uses: Postgres stops
-        # re-planning the hot queries (half its CPU per request in `make bench`). Only on a
-        # session of our own; a transaction pooler cannot keep prepared statements.
-        options["server_side_binding"] = True
-        options["prepare_threshold"] = 5
-    if DATABASE_POOL_MODE == "transaction":
-        # Supavisor/PgBouncer transaction mode: a backend is lent per transaction, so no
-        # named server-side cursors and no prepared statements (Django's psycopg default).
-        config["DISABLE_SERVER_SIDE_CURSORS"] = True
-        options["prepare_threshold"] = None
-    return config
-
-
-DATABASES = {"default": database_config(DATABASE_URL)}
+DATABASES = {
+    "default": database.database_config(
+        DATABASE_URL or database.EMBEDDED,
+        database.Tuning(
+            pool_mode=DATABASE_POOL_MODE,
+            conn_max_age=env.int("DATABASE_CONN_MAX_AGE", default=600),
+            connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=5),
+            statement_timeout=env.int("DATABASE_STATEMENT_TIMEOUT", default=20),
+            prepared_statements=env.bool("DATABASE_PREPARED_STATEMENTS", default=True),
+        ),
+        embedded_dir=EMBEDDED_DATABASE_DIR,
+    )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Run supabase_local_init automatically before migrations on databases we own (embedded).
@@ -207,7 +167,7 @@ SUPABASE_AUTH_CHECK_SESSION = env.bool("SUPABASE_AUTH_CHECK_SESSION", default=Fa
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["supabase_bridge.authentication.SupabaseAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["supabase_auth.authentication.SupabaseAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

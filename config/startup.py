@@ -14,6 +14,6 @@ def prepare_to_serve() -> None:
     if errors:
         raise SystemCheckError("\n".join(str(message) for message in errors))
 
-    from supabase_bridge import keys
+    from supabase_auth import keys
 
     keys.warm_up()

@@ -3,8 +3,6 @@
 import os
 from pathlib import Path
 
-from supabase_bridge import local_database
-
 _LOCAL_DIR = Path(__file__).resolve().parent.parent / ".local"
 
 # The suite runs with production settings; these stand in for the deployment's variables and
@@ -21,13 +19,18 @@ os.environ.update(
         "SUPABASE_ANON_KEY": "",
         "SUPABASE_SERVICE_ROLE_KEY": "",
         "SUPABASE_AUTH_CHECK_SESSION": "false",
-        "DATABASE_URL": os.environ.get("TEST_DATABASE_URL")
-        or local_database.ensure_running(_LOCAL_DIR / "test-postgres", disposable=True),
+        "DATABASE_URL": os.environ.get("TEST_DATABASE_URL") or "embedded",
     }
 )
 
 from config.settings import *  # noqa: E402,F403
 
+if "EMBEDDED_POSTGRES" in DATABASES["default"]:  # noqa: F405
+    # The suite's own embedded server, durability off (started on the first connection).
+    DATABASES["default"]["EMBEDDED_POSTGRES"] = {  # noqa: F405
+        "DATA_DIR": str(_LOCAL_DIR / "test-postgres"),
+        "DISPOSABLE": True,
+    }
 SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
 # One test database per run, so two runs at once (CI jobs, a developer's editor) never drop
 # each other's database.

@@ -10,7 +10,7 @@ urlpatterns = [
     path("", include("health.urls")),
     path("api/", include("posts.urls")),
     path("api/", include("profiles.urls")),
-    path("api/", include("supabase_bridge.urls")),
+    path("api/", include("supabase_auth.urls")),
     path("api/", include("api.urls")),  # schema, docs, then the JSON 404 catch-all
     re_path(r"^api$", not_found),  # not a redirect to /api/
 ]

@@ -16,7 +16,7 @@ CONTENT_MAX_LENGTH = 100_000  # characters; keeps one post well under a megabyte
 class Post(models.Model):
     """A post; `published` decides whether anyone but its author may read it."""
 
-    # Access is also enforced by RLS policies shipped in migrations (see supabase_bridge.exposure).
+    # Access is also enforced by RLS policies shipped in migrations (supabase_auth.django_tables).
     row_level_security = True
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID())

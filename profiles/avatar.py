@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from api.errors import ServiceError
+from api import errors
 
 # Magic numbers (format specifications): PNG, JPEG, GIF87a/89a, WebP (RIFF....WEBP).
 SIGNATURES = (
@@ -26,8 +26,19 @@ MAX_SOURCE_PIXELS = 40_000_000  # a 2 MiB file that claims more is a decompressi
 MAX_EDGE = 1024  # avatars are shown small; larger images are scaled down
 
 
-class AvatarRejected(ServiceError):
-    """The upload is not an image we accept."""
+class UnsupportedImage(errors.UnsupportedType):
+    code = "unsupported_image_type"
+    message = "Upload a PNG, JPEG, WebP or GIF image."
+
+
+class ImageTooLarge(errors.TooLarge):
+    code = "image_too_large"
+    message = "The image has too many pixels."
+
+
+class InvalidImage(errors.InvalidInput):
+    code = "invalid_image"
+    message = "The file is not a valid image."
 
 
 @dataclass(frozen=True)
@@ -55,23 +66,21 @@ def clean(data: bytes) -> Avatar:
     """Return the avatar re-encoded from its pixels, in the format its bytes announce."""
     fmt = sniff(data[:16])
     if fmt is None:
-        raise AvatarRejected(
-            415, "unsupported_image_type", "Upload a PNG, JPEG, WebP or GIF image."
-        )
+        raise UnsupportedImage()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=[fmt]) as image:
                 width, height = image.size
                 if width * height > MAX_SOURCE_PIXELS:
-                    raise AvatarRejected(413, "image_too_large", "The image has too many pixels.")
+                    raise ImageTooLarge()
                 image.seek(0)  # first frame of an animation
                 pixels = ImageOps.exif_transpose(image)
                 pixels.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise AvatarRejected(413, "image_too_large", "The image has too many pixels.") from exc
+        raise ImageTooLarge() from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise AvatarRejected(400, "invalid_image", "The file is not a valid image.") from exc
+        raise InvalidImage() from exc
     pixels.thumbnail((MAX_EDGE, MAX_EDGE))
     return Avatar(_encode(pixels, fmt), fmt)
 

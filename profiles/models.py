@@ -16,7 +16,7 @@ class TransactionNow(models.Func):
 class Profile(models.Model):
     """The profile of a Supabase Auth user (`profiles.id` = `auth.users.id`)."""
 
-    # Access is also enforced by RLS policies shipped in migrations (see supabase_bridge.exposure).
+    # Access is also enforced by RLS policies shipped in migrations (supabase_auth.django_tables).
     row_level_security = True
 
     id = models.UUIDField(primary_key=True, help_text="The Supabase Auth user id (token `sub`).")

@@ -25,7 +25,7 @@ from profiles.serializers import (
     MyProfileSerializer,
     PublicProfileSerializer,
 )
-from supabase_bridge import storage
+from supabase_auth.services import storage
 
 
 @extend_schema_view(
@@ -157,8 +157,8 @@ class MyAvatarView(APIView):
         upload = serializer.validated_data["file"]
         limit = settings.SUPABASE_AVATAR_MAX_BYTES
         if upload.size > limit:
-            raise avatar.AvatarRejected(
-                413, "file_too_large", f"The avatar is larger than {limit} bytes."
+            raise avatar.ImageTooLarge(
+                f"The avatar is larger than {limit} bytes.", code="file_too_large"
             )
         image = avatar.clean(upload.read())
         profile = request.user.profile

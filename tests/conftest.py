@@ -57,7 +57,7 @@ def committed_db(transactional_db):
     Afterwards delete the auth.users rows the test made: Django's flush skips that unmanaged
     table, so they would outlive the test.
     """
-    from supabase_bridge.models import AuthUser
+    from supabase_auth.models import AuthUser
 
     before = set(AuthUser.objects.values_list("id", flat=True))
     yield

@@ -5,7 +5,7 @@ import uuid
 
 from posts.models import Post
 from profiles.models import Profile
-from supabase_bridge.models import AuthUser
+from supabase_auth.models import AuthUser
 
 _sequence = itertools.count(1)
 

@@ -3,7 +3,7 @@
 import profiles.models
 from django.db import migrations, models
 
-from supabase_bridge.local_schema import require_auth_schema
+from supabase_auth.local.schema import require_auth_schema
 
 
 class Migration(migrations.Migration):

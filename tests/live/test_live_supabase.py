@@ -17,7 +17,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 from supabase import ClientOptions, create_client
 
-from supabase_bridge import clients, keys
+from supabase_auth import keys
+from supabase_auth.services import clients
 from tests.factories import make_auth_user
 from tests.support.images import image_file
 

@@ -3,7 +3,16 @@
 import pytest
 from PIL import ExifTags, ImageCms, PngImagePlugin
 
-from profiles.avatar import MAX_EDGE, Avatar, AvatarRejected, clean, sniff
+from api.errors import ServiceError
+from profiles.avatar import (
+    MAX_EDGE,
+    Avatar,
+    ImageTooLarge,
+    InvalidImage,
+    UnsupportedImage,
+    clean,
+    sniff,
+)
 from tests.support.images import (
     EXIF_MARKER,
     animated_gif,
@@ -23,8 +32,8 @@ FORMATS = [
 MARKER = b"SECRET-METADATA"
 
 
-def rejected(data: bytes) -> AvatarRejected:
-    with pytest.raises(AvatarRejected) as caught:
+def rejected(data: bytes) -> ServiceError:
+    with pytest.raises(ServiceError) as caught:
         clean(data)
     return caught.value
 
@@ -207,7 +216,7 @@ def test_clean_converts_to_a_mode_the_format_stores(fmt, mode, color, expected_m
 def test_unsupported_type_is_415(data):
     failure = rejected(data)
 
-    assert (failure.status, failure.code) == (415, "unsupported_image_type")
+    assert (type(failure), failure.code) == (UnsupportedImage, "unsupported_image_type")
     assert failure.message == "Upload a PNG, JPEG, WebP or GIF image."
 
 
@@ -224,7 +233,7 @@ def test_image_declaring_too_many_pixels_is_413(size):
 
     failure = rejected(data)
 
-    assert (failure.status, failure.code) == (413, "image_too_large")
+    assert (type(failure), failure.code) == (ImageTooLarge, "image_too_large")
 
 
 def test_pixel_limit_is_on_the_count_not_the_file():
@@ -232,7 +241,7 @@ def test_pixel_limit_is_on_the_count_not_the_file():
 
     failure = rejected(data)
 
-    assert (failure.status, failure.code) == (400, "invalid_image")
+    assert (type(failure), failure.code) == (InvalidImage, "invalid_image")
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
@@ -241,7 +250,7 @@ def test_truncated_image_is_400(fmt):
 
     failure = rejected(data[: len(data) // 2])
 
-    assert (failure.status, failure.code) == (400, "invalid_image")
+    assert (type(failure), failure.code) == (InvalidImage, "invalid_image")
     assert failure.message == "The file is not a valid image."
 
 
@@ -257,4 +266,4 @@ def test_truncated_image_is_400(fmt):
 def test_magic_number_without_an_image_is_400(data):
     failure = rejected(data)
 
-    assert (failure.status, failure.code) == (400, "invalid_image")
+    assert (type(failure), failure.code) == (InvalidImage, "invalid_image")

@@ -4,7 +4,7 @@ from django.db import connection
 
 from posts.models import Post
 from profiles.models import Profile
-from supabase_bridge.models import AuthUser
+from supabase_auth.models import AuthUser
 from tests.factories import make_post
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from supabase_bridge import local_database
+from supabase_auth.local import embedded
 from tests.reliability.stack import start_database
 
 
@@ -22,5 +22,5 @@ def database():
     try:
         yield start_database(data_dir)
     finally:
-        local_database.stop(data_dir)
+        embedded.stop(data_dir)
         shutil.rmtree(root, ignore_errors=True)

@@ -13,7 +13,8 @@ import httpx
 import psutil
 import psycopg
 
-from supabase_bridge import dev_tokens, local_database
+from supabase_auth import dev_tokens
+from supabase_auth.local import embedded
 from tests.subprocess_django import PRODUCTION_ENV, PROJECT_DIR, run_django
 
 ARTIFACTS_DIR = PROJECT_DIR / "test-artifacts" / "reliability"
@@ -49,10 +50,10 @@ class Database:
     url: str
 
     def stop(self) -> None:
-        assert local_database.stop(self.data_dir), "the database was not running"
+        assert embedded.stop(self.data_dir), "the database was not running"
 
     def start(self) -> None:
-        url = local_database.ensure_running(self.data_dir, disposable=True)
+        url = embedded.ensure_running(self.data_dir, disposable=True)
         assert url == self.url, "a restarted server must listen where the API connects"
 
     def execute(self, sql: str, params: object = None) -> list[tuple]:
@@ -69,7 +70,7 @@ class Database:
 
 def start_database(data_dir: Path) -> Database:
     """Start a throw-away server in data_dir, shape it like Supabase's and migrate it."""
-    database = Database(data_dir, local_database.ensure_running(data_dir, disposable=True))
+    database = Database(data_dir, embedded.ensure_running(data_dir, disposable=True))
     env = production_env(database.url)
     for command in (["supabase_local_init"], ["migrate", "--noinput"]):
         result = run_django(env, "manage.py", *command)

@@ -2,7 +2,7 @@
 
 Real processes and real timeouts: gunicorn (2 workers, production settings) on a dedicated
 Postgres, a JWKSServer publishing an ES256 key, and a FakeSupabase for Auth and Storage. The
-unit-level translations (every status, every error shape) are tested in tests/supabase_bridge
+unit-level translations (every status, every error shape) are tested in tests/supabase_auth
 and tests/profiles; here each fault is injected into a running deployment and timed.
 """
 
@@ -17,7 +17,7 @@ import jwt
 import pytest
 from PIL import Image
 
-from supabase_bridge import dev_tokens
+from supabase_auth import dev_tokens
 from tests.reliability.stack import Gunicorn, production_env, write_artifact
 from tests.subprocess_django import PRODUCTION_ENV
 from tests.support.jwks_server import JWKSServer, SigningKey

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
-from supabase_bridge import dev_tokens
+from supabase_auth import dev_tokens
 from tests.support.http import bearer
 
 

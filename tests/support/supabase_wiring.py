@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from django.core.cache import cache
 from django.db import connections
 
-from supabase_bridge import clients
+from supabase_auth.services import clients
 from tests.support.supabase_server import FakeSupabase, auth_table_hooks
 
 

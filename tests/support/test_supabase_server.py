@@ -5,20 +5,20 @@ No database: the fake's hooks are plain callables here.
 
 import re
 import time
-from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 from storage3 import SyncStorageClient
 from storage3.exceptions import StorageApiError
-from supabase_auth import SyncGoTrueClient
 from supabase_auth.errors import (
     AuthApiError,
     AuthRetryableError,
     AuthWeakPasswordError,
 )
 
+from supabase_auth import SyncGoTrueClient
+from supabase_auth.local import schema as local_schema
 from tests.support.supabase_server import (
     FakeSupabase,
     auth_table_hooks,
@@ -564,7 +564,7 @@ def test_hooks_get_auth_table_rows():
     assert user["raw_app_meta_data"] == {"provider": "email", "providers": ["email"]}
     assert session["user_id"] == response.user.id
     assert session["aal"] == "aal1"
-    sql = (Path(__file__).parents[2] / "supabase_bridge/sql/local_supabase.sql").read_text()
+    sql = local_schema.INIT_SQL.read_text()
     for table, row in (("users", user), ("sessions", session)):
         definition = re.search(rf"create table if not exists auth\.{table} \((.*?)\n\);", sql, re.S)
         columns = {line.split()[0] for line in definition.group(1).strip().splitlines()}

@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend, tuned for Supabase (ENGINE "supabase_auth.postgres")."""

@@ -1,1 +1,0 @@
-"""Django's PostgreSQL backend, tuned for Supabase (ENGINE "supabase_bridge.postgres")."""

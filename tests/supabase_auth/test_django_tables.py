@@ -1,0 +1,60 @@
+"""Django's own tables stay out of reach of the roles Supabase's Data API uses."""
+
+import pytest
+from django.core.management import call_command
+from django.db import ProgrammingError, connection
+
+from supabase_auth import django_tables
+from supabase_auth.checks import check_django_tables_private
+from tests.factories import claims_for
+
+DJANGO_TABLES = ["auth_user", "django_session", "django_admin_log", "django_migrations"]
+
+
+@pytest.mark.parametrize("table", DJANGO_TABLES)
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_api_roles_cannot_read_django_tables(as_role, author, role, table):
+    claims = claims_for(author) if role == "authenticated" else None
+
+    with (
+        pytest.raises(ProgrammingError, match="permission denied"),
+        as_role(role, claims) as cursor,
+    ):
+        cursor.execute(f"select * from {table}")  # noqa: S608 - fixed table names
+
+
+def test_django_tables_have_row_level_security(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select relname from pg_class where relname = any(%s) and not relrowsecurity",
+            [DJANGO_TABLES],
+        )
+        assert cursor.fetchall() == []
+
+
+def test_check_warns_when_a_grant_comes_back(db):
+    with connection.cursor() as cursor:
+        cursor.execute("grant select on auth_user to anon")
+
+    warnings = check_django_tables_private(None, databases=["default"])
+
+    assert [w.id for w in warnings] == ["supabase_auth.W001"]
+    assert "auth_user" in warnings[0].msg
+
+
+def test_check_is_silent_when_tables_are_private(db):
+    assert check_django_tables_private(None, databases=["default"]) == []
+
+
+def test_migrate_revokes_grants_again(db):
+    with connection.cursor() as cursor:
+        cursor.execute("grant all on django_session to authenticated")
+
+    call_command("migrate", verbosity=0)
+
+    assert django_tables.exposed(connection) == []
+
+
+def test_rls_tables_keep_their_grants(db):
+    assert "posts" not in django_tables.names(connection)
+    assert "profiles" not in django_tables.names(connection)
