@@ -1,4 +1,4 @@
-"""config/database.py: DATABASE_URL parsed by dj-database-url, tuned for Supabase; nothing started."""
+"""config/database.py: DATABASE_URL parsed by dj-database-url, tuned for Supabase; lazy start."""
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
