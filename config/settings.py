@@ -1,4 +1,4 @@
-"""Project settings: every difference between deployments comes from the environment (README)."""
+"""Project settings: deployments differ only in environment variables (docs/settings.md)."""
 
 from pathlib import Path
 
@@ -32,7 +32,7 @@ def required(name: str, dev_default, cast=str):
     value = getter(name, default=None)
     if not value:
         raise ImproperlyConfigured(
-            f"{name} must be set when DJANGO_DEBUG is off (see README, Settings)."
+            f"{name} must be set when DJANGO_DEBUG is off (see docs/settings.md)."
         )
     return value
 
