@@ -220,8 +220,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Posts and profiles API",
     "DESCRIPTION": (
         "Posts and profiles for a Supabase app. Authenticate with a Supabase Auth access "
-        "token: `Authorization: Bearer <access_token>`. Errors are JSON "
-        '`{"detail": ..., "code": ...}`; invalid input is a 400 with field errors.'
+        "token: `Authorization: Bearer <access_token>`; a refused token is a 401 everywhere, "
+        'public reads included. Errors are JSON `{"detail": ..., "code": ...}`; invalid '
+        "input is a 400 mapping each field to its messages. Reads carry an `ETag`: send it as "
+        "`If-None-Match` (304 when unchanged) or as `If-Match` on a write (412 when someone "
+        "changed it since)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
