@@ -1,4 +1,4 @@
-"""Project settings: every difference between deployments comes from the environment (README)."""
+"""Project settings: deployments differ only in environment variables (docs/settings.md)."""
 
 from pathlib import Path
 
@@ -32,7 +32,7 @@ def required(name: str, dev_default, cast=str):
     value = getter(name, default=None)
     if not value:
         raise ImproperlyConfigured(
-            f"{name} must be set when DJANGO_DEBUG is off (see README, Settings)."
+            f"{name} must be set when DJANGO_DEBUG is off (see docs/settings.md)."
         )
     return value
 
@@ -169,7 +169,12 @@ SUPABASE_AUTH_CHECK_SESSION = env.bool("SUPABASE_AUTH_CHECK_SESSION", default=Fa
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["supabase_auth.authentication.SupabaseAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON only in production; with DJANGO_DEBUG on, DRF's browsable API too, for a developer
+    # clicking through with a dev token (docs/development.md, "Browsing the API").
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
@@ -215,8 +220,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Posts and profiles API",
     "DESCRIPTION": (
         "Posts and profiles for a Supabase app. Authenticate with a Supabase Auth access "
-        "token: `Authorization: Bearer <access_token>`. Errors are JSON "
-        '`{"detail": ..., "code": ...}`; invalid input is a 400 with field errors.'
+        "token: `Authorization: Bearer <access_token>`; a refused token is a 401 everywhere, "
+        'public reads included. Errors are JSON `{"detail": ..., "code": ...}`; invalid '
+        "input is a 400 mapping each field to its messages. Reads carry an `ETag`: send it as "
+        "`If-None-Match` (304 when unchanged) or as `If-Match` on a write (412 when someone "
+        "changed it since)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -227,6 +235,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.openapi.require_success_fields",
+    ],
 }
 
 # --- Auth, passwords (staff use Django users in the admin; API users come from Supabase) ------

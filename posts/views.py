@@ -30,63 +30,80 @@ POST_EXAMPLE = OpenApiExample(
     request_only=True,
 )
 
+LIST_PARAMETERS = [openapi.IF_NONE_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
+LIST_RESPONSES = {
+    200: PostSerializer(many=True),
+    304: openapi.NOT_MODIFIED,
+    400: openapi.BAD_REQUEST,
+    **openapi.GUARDED,
+}
 AUTHOR_WRITE_RESPONSES = {
     200: PostSerializer,
-    400: openapi.BAD_REQUEST,
-    401: openapi.UNAUTHENTICATED,
+    **openapi.JSON_BODY,
+    **openapi.GUARDED,
     403: openapi.FORBIDDEN,
     404: openapi.NOT_FOUND,
     412: openapi.PRECONDITION_FAILED,
-    413: openapi.TOO_LARGE,
 }
+WRITE_PARAMETERS = [IF_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="Published posts, newest first",
-        responses={200: PostSerializer(many=True), 400: openapi.BAD_REQUEST},
+        description="Anyone may read; a refused token is a 401, so send none to read "
+        "anonymously. Pages follow `next` and `previous` (keyset cursors).",
+        parameters=LIST_PARAMETERS,
+        responses=LIST_RESPONSES,
     ),
     me=extend_schema(
         summary="The caller's posts, drafts included",
-        responses={
-            200: PostSerializer(many=True),
-            400: openapi.BAD_REQUEST,
-            401: openapi.UNAUTHENTICATED,
-        },
+        description="Newest first, paginated like the public list.",
+        parameters=LIST_PARAMETERS,
+        responses=LIST_RESPONSES,
     ),
     create=extend_schema(
         summary="Create a post (the caller is its author)",
-        parameters=[ETAG],
+        description="The author is the caller, never taken from the body. A draft "
+        "(`published` false, the default) is visible to its author only.",
+        parameters=[ETAG, *openapi.RESPONSE_HEADERS],
         examples=[POST_EXAMPLE],
-        responses={
-            201: PostSerializer,
-            400: openapi.BAD_REQUEST,
-            401: openapi.UNAUTHENTICATED,
-            413: openapi.TOO_LARGE,
-        },
+        responses={201: PostSerializer, **openapi.JSON_BODY, **openapi.GUARDED},
     ),
     retrieve=extend_schema(
         summary="A published post, or one of the caller's drafts",
-        parameters=[ETAG],
-        responses={200: PostSerializer, 404: openapi.NOT_FOUND},
+        description="Anyone may read a published post; a draft is a 404 to everyone but its "
+        "author. Keep the ETag to make conditional reads and safe edits.",
+        parameters=[openapi.IF_NONE_MATCH, ETAG, *openapi.RESPONSE_HEADERS],
+        responses={
+            200: PostSerializer,
+            304: openapi.NOT_MODIFIED,
+            404: openapi.NOT_FOUND,
+            **openapi.GUARDED,
+        },
     ),
     update=extend_schema(
         summary="Replace a post (author only)",
-        parameters=[IF_MATCH, ETAG],
+        description="A post you cannot see is a 404; one you can see but did not write, a "
+        "403. With If-Match, a post changed since you read it is a 412 and stays as it is.",
+        parameters=WRITE_PARAMETERS,
         examples=[POST_EXAMPLE],
         responses=AUTHOR_WRITE_RESPONSES,
     ),
     partial_update=extend_schema(
         summary="Change some fields of a post (author only)",
-        parameters=[IF_MATCH, ETAG],
+        description="Only the fields sent change. Same rules as replacing it.",
+        parameters=WRITE_PARAMETERS,
         responses=AUTHOR_WRITE_RESPONSES,
     ),
     destroy=extend_schema(
         summary="Delete a post (author only)",
-        parameters=[IF_MATCH],
+        description="Same rules as replacing it; with If-Match, a post changed since you "
+        "read it is a 412 and is not deleted.",
+        parameters=[IF_MATCH, *openapi.RESPONSE_HEADERS],
         responses={
             204: None,
-            401: openapi.UNAUTHENTICATED,
+            **openapi.GUARDED,
             403: openapi.FORBIDDEN,
             404: openapi.NOT_FOUND,
             412: openapi.PRECONDITION_FAILED,

@@ -27,33 +27,48 @@ from profiles.serializers import (
 )
 from supabase_auth.services import storage
 
+MY_PROFILE_WRITE_RESPONSES = {
+    200: MyProfileSerializer,
+    **openapi.JSON_BODY,
+    **openapi.GUARDED,
+    412: openapi.PRECONDITION_FAILED,
+}
+READ_PARAMETERS = [openapi.IF_NONE_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
+WRITE_PARAMETERS = [IF_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
+STORAGE_UNAVAILABLE = openapi.error(
+    "Supabase Storage (or the database, or the signing keys) cannot be reached, or the "
+    "avatars bucket does not exist; retry after Retry-After seconds.",
+    openapi.STORAGE_DOWN,
+    ("storage_misconfigured", "Avatar storage is not set up."),
+    openapi.DATABASE_DOWN,
+)
+STORAGE_FORBIDDEN = openapi.error(
+    "Storage's policies refused the change.",
+    ("storage_forbidden", "Storage refused the upload (its policies do not allow it)."),
+)
+
 
 @extend_schema_view(
     get=extend_schema(
         summary="The caller's profile (created from the token on first use)",
-        parameters=[ETAG],
-        responses={200: MyProfileSerializer, 401: openapi.UNAUTHENTICATED},
+        description="Includes the email, which only its owner sees.",
+        parameters=READ_PARAMETERS,
+        responses={200: MyProfileSerializer, 304: openapi.NOT_MODIFIED, **openapi.GUARDED},
     ),
     put=extend_schema(
         summary="Replace the caller's editable profile fields",
-        parameters=[IF_MATCH, ETAG],
-        responses={
-            200: MyProfileSerializer,
-            400: openapi.BAD_REQUEST,
-            401: openapi.UNAUTHENTICATED,
-            412: openapi.PRECONDITION_FAILED,
-        },
+        description="Only `name` is editable; a missing `name` clears it. With If-Match, a "
+        "profile changed since you read it is a 412 and stays as it is.",
+        parameters=WRITE_PARAMETERS,
+        responses=MY_PROFILE_WRITE_RESPONSES,
     ),
     patch=extend_schema(
         summary="Change the caller's name",
-        parameters=[IF_MATCH, ETAG],
+        description="With If-Match, a profile changed since you read it is a 412 and stays "
+        "as it is.",
+        parameters=WRITE_PARAMETERS,
         examples=[OpenApiExample("rename", value={"name": "Ada Lovelace"}, request_only=True)],
-        responses={
-            200: MyProfileSerializer,
-            400: openapi.BAD_REQUEST,
-            401: openapi.UNAUTHENTICATED,
-            412: openapi.PRECONDITION_FAILED,
-        },
+        responses=MY_PROFILE_WRITE_RESPONSES,
     ),
 )
 class MyProfileView(generics.RetrieveUpdateAPIView):
@@ -80,7 +95,14 @@ class MyProfileView(generics.RetrieveUpdateAPIView):
 @extend_schema_view(
     get=extend_schema(
         summary="A profile's public fields (no email)",
-        responses={200: PublicProfileSerializer, 404: openapi.NOT_FOUND},
+        description="Anyone may read; a refused token is a 401, so send none to read anonymously.",
+        parameters=READ_PARAMETERS,
+        responses={
+            200: PublicProfileSerializer,
+            304: openapi.NOT_MODIFIED,
+            404: openapi.NOT_FOUND,
+            **openapi.GUARDED,
+        },
     )
 )
 class PublicProfileView(generics.RetrieveAPIView):
@@ -94,10 +116,14 @@ class PublicProfileView(generics.RetrieveAPIView):
 @extend_schema_view(
     get=extend_schema(
         summary="A profile's published posts, newest first",
+        description="Anyone may read; paginated like the public list of posts.",
+        parameters=READ_PARAMETERS,
         responses={
             200: PostSerializer(many=True),
+            304: openapi.NOT_MODIFIED,
             400: openapi.BAD_REQUEST,
             404: openapi.NOT_FOUND,
+            **openapi.GUARDED,
         },
     )
 )
@@ -124,31 +150,27 @@ class MyAvatarView(APIView):
 
     @extend_schema(
         summary="Upload an avatar (PNG, JPEG, WebP or GIF; metadata stripped)",
+        description="A multipart `file`. The type is read from the bytes, not the name; the "
+        "image is re-encoded without its metadata and stored in Supabase Storage with the "
+        "caller's token, so Storage's own policies decide. `avatar_url` changes with each "
+        "upload.",
         request={"multipart/form-data": AvatarUploadSerializer},
+        parameters=openapi.RESPONSE_HEADERS,
         responses={
             200: MyProfileSerializer,
             400: openapi.BAD_REQUEST,
-            401: openapi.UNAUTHENTICATED,
-            403: openapi.error(
-                "Storage's policies refused the upload.",
-                "storage_forbidden",
-                "Storage refused the upload (its policies do not allow it).",
-            ),
+            **openapi.GUARDED,
+            403: STORAGE_FORBIDDEN,
             413: openapi.error(
-                "File or image too large.",
-                "file_too_large",
-                "The avatar is larger than 2097152 bytes.",
+                "File, image or body too large.",
+                ("file_too_large", "The avatar is larger than 2097152 bytes."),
+                ("image_too_large", "The image has too many pixels."),
             ),
             415: openapi.error(
-                "Not a PNG, JPEG, WebP or GIF.",
-                "unsupported_image_type",
-                "Upload a PNG, JPEG, WebP or GIF image.",
+                "Not a PNG, JPEG, WebP or GIF, or not a multipart body.",
+                ("unsupported_image_type", "Upload a PNG, JPEG, WebP or GIF image."),
             ),
-            503: openapi.error(
-                "Storage is down or not set up.",
-                "storage_unavailable",
-                "Avatar storage is unavailable; try again shortly.",
-            ),
+            503: STORAGE_UNAVAILABLE,
         },
     )
     def post(self, request: Request) -> Response:
@@ -172,14 +194,13 @@ class MyAvatarView(APIView):
 
     @extend_schema(
         summary="Remove the avatar",
+        description="Deletes the stored files and clears `avatar_url`.",
+        parameters=openapi.RESPONSE_HEADERS,
         responses={
             204: None,
-            401: openapi.UNAUTHENTICATED,
-            503: openapi.error(
-                "Storage is down or not set up.",
-                "storage_unavailable",
-                "Avatar storage is unavailable; try again shortly.",
-            ),
+            **openapi.GUARDED,
+            403: STORAGE_FORBIDDEN,
+            503: STORAGE_UNAVAILABLE,
         },
     )
     def delete(self, request: Request) -> Response:

@@ -7,6 +7,8 @@ PASSWORD_MAX_LENGTH = 72
 
 
 class CredentialsSerializer(serializers.Serializer):
+    """An email address and password of a Supabase Auth user."""
+
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(
         max_length=PASSWORD_MAX_LENGTH,
@@ -17,16 +19,24 @@ class CredentialsSerializer(serializers.Serializer):
 
 
 class SignUpSerializer(CredentialsSerializer):
+    """A new account: email, password and an optional display name."""
+
     name = serializers.CharField(
-        max_length=100, required=False, help_text="Stored as user_metadata.full_name."
+        max_length=100,
+        required=False,
+        help_text="A display name: the profile's `name` (Supabase: `user_metadata.full_name`).",
     )
 
 
 class RefreshSerializer(serializers.Serializer):
+    """The refresh token of a session."""
+
     refresh_token = serializers.CharField(max_length=2048, trim_whitespace=False)
 
 
 class SignOutSerializer(serializers.Serializer):
+    """Which sessions to end."""
+
     scope = serializers.ChoiceField(
         choices=["local", "global", "others"],
         default="local",
@@ -35,6 +45,8 @@ class SignOutSerializer(serializers.Serializer):
 
 
 class TokensSerializer(serializers.Serializer):
+    """A Supabase Auth session."""
+
     access_token = serializers.CharField(help_text="Send as `Authorization: Bearer <token>`.")
     refresh_token = serializers.CharField(help_text="Single use: each refresh returns a new one.")
     expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
@@ -54,11 +66,3 @@ class SignUpResultSerializer(serializers.Serializer):
     expires_at = serializers.IntegerField(allow_null=True)
     token_type = serializers.CharField(allow_null=True)
     user_id = serializers.UUIDField(allow_null=True)
-
-
-class AuthErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    reasons = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="Weak password: why."
-    )

@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 
 from api import openapi
 from supabase_auth.serializers import (
-    AuthErrorSerializer,
     CredentialsSerializer,
     RefreshSerializer,
     SignOutSerializer,
@@ -25,22 +24,20 @@ from supabase_auth.serializers import (
 )
 from supabase_auth.services import auth_api
 
-UNAVAILABLE = OpenApiResponse(
-    AuthErrorSerializer,
-    description="Supabase Auth is down, slow or misconfigured (code auth_unavailable).",
-    examples=[
-        OpenApiExample(
-            "auth_unavailable",
-            value={
-                "detail": "Authentication is unavailable; try again shortly.",
-                "code": "auth_unavailable",
-            },
-        )
-    ],
+AUTH_UNAVAILABLE = openapi.error(
+    "Supabase Auth is down, slow or not configured; retry after Retry-After seconds.",
+    openapi.AUTH_DOWN,
 )
-RATE_LIMITED = OpenApiResponse(
-    AuthErrorSerializer, description="Too many attempts (ours or Supabase's); see Retry-After."
+RATE_LIMITED = openapi.error(
+    "Too many attempts (this API's limit or Supabase's); retry after Retry-After seconds.",
+    ("throttled", "Request was throttled. Expected available in 42 seconds."),
+    ("rate_limited", "Request rate limit reached"),
 )
+
+
+def supabase_auth_responses(responses: dict) -> dict:
+    """Return an endpoint's own responses plus those any call to Supabase Auth can end in."""
+    return {**openapi.JSON_BODY, 429: RATE_LIMITED, 503: AUTH_UNAVAILABLE, **responses}
 
 
 @method_decorator(sensitive_post_parameters(), name="dispatch")
@@ -61,19 +58,26 @@ class SupabaseAuthView(APIView):
 class SignUpView(SupabaseAuthView):
     @extend_schema(
         summary="Create an account (email and password)",
+        description="Creates the account at Supabase Auth. When the project confirms emails, "
+        "the answer carries no tokens and `email_confirmation_required` is true (an address "
+        "that already has an account gets the same answer, so none is revealed).",
         request=SignUpSerializer,
-        responses={
-            201: SignUpResultSerializer,
-            400: openapi.BAD_REQUEST,
-            403: OpenApiResponse(AuthErrorSerializer, description="Sign-ups are disabled."),
-            422: OpenApiResponse(
-                AuthErrorSerializer,
-                description="Weak password (with reasons), or the email is taken on a "
-                "project without email confirmation.",
-            ),
-            429: RATE_LIMITED,
-            503: UNAVAILABLE,
-        },
+        parameters=openapi.RESPONSE_HEADERS,
+        responses=supabase_auth_responses(
+            {
+                201: SignUpResultSerializer,
+                403: openapi.error(
+                    "Sign-ups are disabled.",
+                    ("signup_disabled", "Signups not allowed for this instance"),
+                ),
+                422: openapi.error(
+                    "Weak password (with `reasons`), or the email is taken on a project that "
+                    "does not confirm emails.",
+                    ("weak_password", "Password should be at least 6 characters."),
+                    ("user_already_exists", "User already registered"),
+                ),
+            }
+        ),
     )
     def post(self, request: Request) -> Response:
         data = self.validated(SignUpSerializer, request)
@@ -96,15 +100,24 @@ class SignUpView(SupabaseAuthView):
 class SignInView(SupabaseAuthView):
     @extend_schema(
         summary="Sign in with email and password",
+        description="Returns a Supabase session: send `access_token` as "
+        "`Authorization: Bearer <token>`, and trade `refresh_token` for new tokens before "
+        "`expires_at`.",
         request=CredentialsSerializer,
-        responses={
-            200: TokensSerializer,
-            400: openapi.BAD_REQUEST,
-            401: OpenApiResponse(AuthErrorSerializer, description="Wrong email or password."),
-            403: OpenApiResponse(AuthErrorSerializer, description="Email not confirmed, banned."),
-            429: RATE_LIMITED,
-            503: UNAVAILABLE,
-        },
+        parameters=openapi.RESPONSE_HEADERS,
+        responses=supabase_auth_responses(
+            {
+                200: TokensSerializer,
+                401: openapi.error(
+                    "Wrong email or password (one answer for both).",
+                    ("invalid_credentials", "Invalid login credentials"),
+                ),
+                403: openapi.error(
+                    "Email not confirmed yet, or the user is banned.",
+                    ("email_not_confirmed", "Email not confirmed"),
+                ),
+            }
+        ),
     )
     def post(self, request: Request) -> Response:
         data = self.validated(CredentialsSerializer, request)
@@ -114,14 +127,19 @@ class SignInView(SupabaseAuthView):
 class RefreshView(SupabaseAuthView):
     @extend_schema(
         summary="Exchange a refresh token for new tokens",
+        description="Each refresh token works once: keep the new one from the answer.",
         request=RefreshSerializer,
-        responses={
-            200: TokensSerializer,
-            400: openapi.BAD_REQUEST,
-            401: OpenApiResponse(AuthErrorSerializer, description="Unknown or used refresh token."),
-            429: RATE_LIMITED,
-            503: UNAVAILABLE,
-        },
+        parameters=openapi.RESPONSE_HEADERS,
+        responses=supabase_auth_responses(
+            {
+                200: TokensSerializer,
+                401: openapi.error(
+                    "Unknown, used or expired refresh token: sign in again.",
+                    ("invalid_refresh_token", "Invalid Refresh Token: Refresh Token Not Found"),
+                ),
+                403: openapi.error("The user is banned.", ("user_banned", "User is banned")),
+            }
+        ),
     )
     def post(self, request: Request) -> Response:
         data = self.validated(RefreshSerializer, request)
@@ -137,13 +155,23 @@ class SignOutView(SupabaseAuthView):
 
     @extend_schema(
         summary="Sign out (revoke the session at Supabase)",
+        description="Revokes this session (`local`, the default), every session of the user "
+        "(`global`) or all but this one (`others`). Access tokens already issued stay valid "
+        "until they expire unless the API checks sessions (SUPABASE_AUTH_CHECK_SESSION).",
         request=SignOutSerializer,
-        responses={
-            204: None,
-            400: openapi.BAD_REQUEST,
-            401: openapi.UNAUTHENTICATED,
-            503: UNAVAILABLE,
-        },
+        parameters=openapi.RESPONSE_HEADERS,
+        responses=supabase_auth_responses(
+            {
+                204: None,
+                401: openapi.UNAUTHENTICATED,
+                503: openapi.error(
+                    "Supabase Auth, the database or the signing keys cannot be reached; retry "
+                    "after Retry-After seconds.",
+                    openapi.AUTH_DOWN,
+                    openapi.DATABASE_DOWN,
+                ),
+            }
+        ),
     )
     def post(self, request: Request) -> Response:
         data = self.validated(SignOutSerializer, request)

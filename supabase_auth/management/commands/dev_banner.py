@@ -23,6 +23,7 @@ class Command(BaseCommand):
             f"  Database   {database}",
             "  Token      TOKEN=$(make -s token EMAIL=you@example.com)",
             f'             curl -H "Authorization: Bearer $TOKEN" {url}/api/profiles/me',
+            f"  Browse     {url}/api/docs/  (Authorize: paste the token) or {url}/api/posts/",
             "",
         ]
         self.stdout.write("\n".join(lines))
