@@ -1,6 +1,7 @@
 """PostSerializer through the API: what a post may contain, and what clients may not set."""
 
 import pytest
+from django.db import connection
 from rest_framework.exceptions import NotFound
 
 from posts.models import Post
@@ -135,3 +136,31 @@ def test_updating_a_post_deleted_meanwhile_is_not_found(author):
 
     with pytest.raises(NotFound):
         serializer.save()
+
+
+def granted_columns(role: str, privilege: str) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select column_name from information_schema.column_privileges "
+            "where table_name = 'posts' and grantee = %s and privilege_type = %s",
+            [role, privilege],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def writable_fields() -> set[str]:
+    return {name for name, field in PostSerializer().fields.items() if not field.read_only}
+
+
+@pytest.mark.django_db
+def test_the_data_api_updates_only_what_the_api_lets_an_author_change():
+    assert writable_fields() == {"title", "content", "published"}
+    assert granted_columns("authenticated", "UPDATE") == writable_fields()
+    assert granted_columns("anon", "UPDATE") == set()
+
+
+@pytest.mark.django_db
+def test_the_data_api_inserts_what_the_api_does_plus_the_author_rls_checks():
+    # The API sets author_id from the token; a Data API client sends its own, which RLS checks.
+    assert granted_columns("authenticated", "INSERT") == writable_fields() | {"author_id"}
+    assert granted_columns("anon", "INSERT") == set()
