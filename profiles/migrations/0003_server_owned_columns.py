@@ -71,6 +71,10 @@ create or replace function public.profile_avatar_url_ok(profile_id uuid, url tex
     false
   )
 $$;
+-- Every role that writes profiles evaluates the CHECK, so it needs EXECUTE on both functions;
+-- granted here rather than assumed from Supabase's default privileges (SUPABASE.md §6).
+grant execute on function public.profile_avatar_url_prefix(), public.profile_avatar_url_ok(uuid, text)
+  to anon, authenticated, service_role;
 update profiles set avatar_url = null
 where avatar_url is not null and not public.profile_avatar_url_ok(id, avatar_url);
 """

@@ -93,3 +93,23 @@ def test_reversing_0003_restores_the_old_grants_and_keeps_the_rows(before_0003):
     assert not {"profiles_avatar_url_own_bucket"} & constraint_names()
     assert execute("select to_regprocedure('public.my_profile()')") == [(None,)]
     assert row(kept) == ("2020-01-01 00:00:00+00", "2021-01-01 00:00:00+00", None)
+
+
+def test_data_api_writes_work_without_supabases_default_function_privileges(
+    before_0003, as_role, settings
+):
+    # The CHECK calls profile_avatar_url_ok() as the writing role: 0003 grants EXECUTE itself
+    # instead of relying on default privileges that newer Supabase images may tighten.
+    settings.SUPABASE_LOCAL_AUTO_INIT = False  # it would grant the defaults back
+    execute("alter default privileges revoke execute on functions from public")
+    execute(
+        "alter default privileges in schema public revoke all on functions from anon, authenticated"
+    )
+    call_command("migrate", "profiles", verbosity=0)
+    user = make_auth_user("new@example.com")
+    claims = {"sub": str(user.id), "role": "authenticated", "email": user.email}
+
+    with as_role("authenticated", claims) as cursor:
+        cursor.execute("insert into profiles (id, email) values (%s, %s)", [user.id, user.email])
+
+    assert execute("select email from profiles where id = %s", [user.id]) == [(user.email,)]
