@@ -1,10 +1,10 @@
 """Profile serializers through the API: the name is the only field a user may change."""
 
 import pytest
-from django.db import connection
 
 from profiles.models import Profile
 from profiles.serializers import MyProfileSerializer, PublicProfileSerializer
+from tests.support.grants import granted_columns
 
 
 def stored(profile: Profile) -> dict:
@@ -100,16 +100,6 @@ def test_empty_patch_changes_nothing_but_is_ok(author_client, author):
     assert stored(author)["name"] == before["name"]
 
 
-def granted_columns(role: str, privilege: str) -> set[str]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "select column_name from information_schema.column_privileges "
-            "where table_name = 'profiles' and grantee = %s and privilege_type = %s",
-            [role, privilege],
-        )
-        return {row[0] for row in cursor.fetchall()}
-
-
 @pytest.mark.parametrize("role", ["anon", "authenticated"])
 def test_public_profile_shows_exactly_what_the_data_api_lets_anyone_read(anon_client, author, role):
     # The API and RLS agree: a supabase-js app shows the same fields GET /api/profiles/{id} does.
@@ -117,13 +107,13 @@ def test_public_profile_shows_exactly_what_the_data_api_lets_anyone_read(anon_cl
 
     assert response.status_code == 200
     assert set(response.json()) == set(PublicProfileSerializer.Meta.fields)
-    assert set(PublicProfileSerializer.Meta.fields) == granted_columns(role, "SELECT")
-    assert "email" not in granted_columns(role, "SELECT")
+    assert set(PublicProfileSerializer.Meta.fields) == granted_columns("profiles", role, "SELECT")
+    assert "email" not in granted_columns("profiles", role, "SELECT")
 
 
 def test_only_the_name_is_editable_in_the_api_and_the_data_api(author):
     editable = {name for name, field in MyProfileSerializer().fields.items() if not field.read_only}
 
     assert editable == {"name"}
-    assert granted_columns("authenticated", "UPDATE") == editable
-    assert granted_columns("anon", "UPDATE") == set()
+    assert granted_columns("profiles", "authenticated", "UPDATE") == editable
+    assert granted_columns("profiles", "anon", "UPDATE") == set()
