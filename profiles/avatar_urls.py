@@ -11,7 +11,7 @@ import logging
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.dispatch import receiver
 from psycopg import sql
@@ -104,8 +104,6 @@ def ensure_enforced(connection: BaseDatabaseWrapper) -> None:
 
 def sync_after_migrate(using: str, **kwargs) -> None:
     """Sync after `manage.py migrate` (Procfile's release step) and test database setup."""
-    from django.db import connections
-
     sync(connections[using])
 
 

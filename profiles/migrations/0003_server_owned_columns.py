@@ -29,7 +29,7 @@ create or replace function public.stamp_timestamps() returns trigger
   set search_path = ''
   as $$
 begin
-  -- Supabase's API roles (Data API, Realtime) never choose a row's timestamps.
+  -- Supabase's API roles (the Data API) never choose a row's timestamps.
   if current_user in ('anon', 'authenticated') then
     if tg_op = 'INSERT' then
       new.created_at := now();
