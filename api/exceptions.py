@@ -44,9 +44,11 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             status=503,
             headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
         )
-    if isinstance(exc, DataError):
+    if isinstance(exc, DataError) and getattr(exc.__cause__, "sqlstate", None):
         # A value Postgres refuses (out of range, malformed) that validation let through: the
         # client's input, so a 400, never a 500. Logged, as it means a validator is missing.
+        # A DataError without a SQLSTATE is psycopg failing to load a stored value: the
+        # server's problem, left to Django's logged 500 rather than blamed on the client.
         logger.warning("Database refused a value: %s", exc)
         exc = exceptions.ValidationError({"non_field_errors": ["A value is out of range."]})
     if isinstance(exc, Http404):

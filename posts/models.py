@@ -8,6 +8,7 @@ from django.db.models.functions import Length, Trim
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
 from profiles.models import TransactionNow
+from profiles.timestamps import timestamp_range
 
 TITLE_MAX_LENGTH = 200
 CONTENT_MAX_LENGTH = 100_000  # characters; keeps one post well under a megabyte
@@ -61,6 +62,8 @@ class Post(models.Model):
                 | LessThanOrEqual(Length("content"), CONTENT_MAX_LENGTH),
                 name="posts_content_length",
             ),
+            timestamp_range("posts", "created_at"),
+            timestamp_range("posts", "updated_at"),
         ]
 
     def __str__(self) -> str:

@@ -27,11 +27,14 @@ class MyProfileSerializer(serializers.ModelSerializer):
 
 
 class PublicProfileSerializer(serializers.ModelSerializer):
-    """What anyone may see of a profile: never the email."""
+    """What anyone may see of a profile: never the email.
+
+    The same columns `anon` and `authenticated` may select through Supabase's Data API.
+    """
 
     class Meta:
         model = Profile
-        fields = ["id", "name", "avatar_url", "created_at"]
+        fields = ["id", "name", "avatar_url", "created_at", "updated_at"]
         read_only_fields = fields
 
 

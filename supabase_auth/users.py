@@ -26,7 +26,11 @@ with session as (select {{session_alive}} as alive),
 existing as (select {_COLUMNS} from profiles where id = %(id)s),
 inserted as (
   insert into profiles ({_COLUMNS})
-  select %(id)s, %(email)s, %(name)s, %(avatar_url)s, now(), now()
+  -- user_metadata is the user's to edit: its avatar is kept only if it is their own file in
+  -- the project's bucket, by the function the profiles_avatar_url_own_bucket CHECK calls.
+  select %(id)s, %(email)s, %(name)s,
+    case when public.profile_avatar_url_ok(%(id)s, %(avatar_url)s) then %(avatar_url)s end,
+    now(), now()
   where (select alive from session) and not exists (select from existing)
     -- a user deleted from auth.users gets no new profile (and no FK error that would poison
     -- an enclosing transaction)

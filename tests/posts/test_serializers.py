@@ -6,6 +6,7 @@ from rest_framework.exceptions import NotFound
 from posts.models import Post
 from posts.serializers import PostSerializer
 from tests.factories import make_post
+from tests.support.grants import granted_columns
 
 TOO_LONG_TITLE = ["Ensure this field has no more than 200 characters."]
 NUL = ["Null characters are not allowed."]
@@ -135,3 +136,21 @@ def test_updating_a_post_deleted_meanwhile_is_not_found(author):
 
     with pytest.raises(NotFound):
         serializer.save()
+
+
+def writable_fields() -> set[str]:
+    return {name for name, field in PostSerializer().fields.items() if not field.read_only}
+
+
+@pytest.mark.django_db
+def test_the_data_api_updates_only_what_the_api_lets_an_author_change():
+    assert writable_fields() == {"title", "content", "published"}
+    assert granted_columns("posts", "authenticated", "UPDATE") == writable_fields()
+    assert granted_columns("posts", "anon", "UPDATE") == set()
+
+
+@pytest.mark.django_db
+def test_the_data_api_inserts_what_the_api_does_plus_the_author_rls_checks():
+    # The API sets author_id from the token; a Data API client sends its own, which RLS checks.
+    assert granted_columns("posts", "authenticated", "INSERT") == writable_fields() | {"author_id"}
+    assert granted_columns("posts", "anon", "INSERT") == set()

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import ExifTags
 from rest_framework.test import APIClient
@@ -29,7 +30,6 @@ from tests.support.supabase_wiring import wired_fake_supabase
 
 URL = "/api/profiles/me/avatar"
 PASSWORD = "correct horse battery"
-OLD_URL = "https://cdn.example.com/old.png"
 FORMATS = [
     ("PNG", "png", "image/png"),
     ("JPEG", "jpg", "image/jpeg"),
@@ -70,7 +70,7 @@ def bob(supabase):
     member = Member(supabase, "bob@example.com")
     assert member.client.get("/api/profiles/me").status_code == 200
     supabase.put_object("avatars", f"{member.id}/avatar.png", b"bob's", content_type="image/png")
-    Profile.objects.filter(id=member.id).update(avatar_url=OLD_URL)
+    with_avatar(member)
     return member
 
 
@@ -94,14 +94,22 @@ def expected_url(fake, user_id: str, extension: str, data: bytes) -> str:
     return f"{base}?v={hashlib.sha256(data).hexdigest()[:12]}"
 
 
-def with_avatar(member, url: str = OLD_URL) -> None:
+def old_url(member) -> str:
+    """Return the avatar URL a member had before the test (the bucket only holds such URLs)."""
+    bucket_url = f"{settings.SUPABASE_URL}/storage/v1/object/public/avatars"
+    return f"{bucket_url}/{member.id}/avatar.gif?v=01d01d"
+
+
+def with_avatar(member, url: str | None = None) -> None:
     assert member.client.get("/api/profiles/me").status_code == 200  # the profile exists
-    Profile.objects.filter(id=member.id).update(avatar_url=url)
+    profile = member.profile()
+    profile.avatar_url = url or old_url(member)
+    profile.save(update_fields=["avatar_url"])  # first makes the database check this bucket
 
 
 def assert_bob_untouched(fake, bob) -> None:
     assert stored(fake, bob.id) == {"avatar.png": b"bob's"}
-    assert bob.profile().avatar_url == OLD_URL
+    assert bob.profile().avatar_url == old_url(bob)
 
 
 # -- uploads that succeed --------------------------------------------------------------------
@@ -213,7 +221,7 @@ def assert_refused(response, fake, member, status: int, body: dict) -> None:
     assert response.json() == body
     assert fake.requests_to("/storage/v1/") == []
     assert stored(fake, member.id) == {}
-    assert member.profile().avatar_url == OLD_URL
+    assert member.profile().avatar_url == old_url(member)
 
 
 def test_text_file_named_png_is_415(supabase, ada):
@@ -266,7 +274,7 @@ def test_body_far_over_the_limit_is_413_before_it_is_read(supabase, ada, setting
     assert response.status_code == 413
     assert response.json()["code"] == "request_too_large"
     assert supabase.requests_to("/storage/v1/") == []
-    assert ada.profile().avatar_url == OLD_URL
+    assert ada.profile().avatar_url == old_url(ada)
 
 
 @pytest.mark.parametrize("size", [(7_000, 7_000), (20_000, 20_000)], ids=["49M", "400M"])
@@ -354,7 +362,7 @@ def assert_storage_refused(response, fake, member, status: int, code: str) -> No
     assert response.json()["code"] == code
     assert set(response.json()) == {"detail", "code"}
     assert stored(fake, member.id) == {}
-    assert member.profile().avatar_url == OLD_URL
+    assert member.profile().avatar_url == old_url(member)
 
 
 def test_storage_policy_refusal_is_403(supabase, ada):

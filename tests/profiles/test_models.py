@@ -1,5 +1,8 @@
 """Profile and post rows as Supabase sees them: cascades from auth.users and database defaults."""
 
+import pytest
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from posts.models import Post
@@ -32,3 +35,28 @@ def test_rows_inserted_without_django_get_database_defaults(author):
     assert post.published is False
     assert post.created_at is not None
     assert post.updated_at is not None
+
+
+def own_avatar_url(profile_id) -> str:
+    bucket = settings.SUPABASE_AVATARS_BUCKET
+    return f"{settings.SUPABASE_URL}/storage/v1/object/public/{bucket}/{profile_id}/avatar.png"
+
+
+def test_model_validation_refuses_the_avatar_urls_the_database_refuses(author):
+    # full_clean() asks Postgres (the CHECK's own function), so forms and the table agree.
+    author.avatar_url = "javascript:alert(1)"
+
+    with pytest.raises(ValidationError) as refused:
+        author.full_clean()
+
+    assert "profiles_avatar_url_own_bucket" in str(refused.value)
+    assert Profile.objects.get(id=author.id).avatar_url is None
+
+
+def test_model_validation_accepts_the_profiles_own_avatar(author, other_user):
+    author.avatar_url = own_avatar_url(author.id)
+    author.full_clean()
+    author.save()
+
+    assert Profile.objects.get(id=author.id).avatar_url == own_avatar_url(author.id)
+    assert Profile.objects.get(id=other_user.id).avatar_url is None

@@ -1,8 +1,10 @@
-"""MyProfileSerializer through the API: the name is the only field a user may change."""
+"""Profile serializers through the API: the name is the only field a user may change."""
 
 import pytest
 
 from profiles.models import Profile
+from profiles.serializers import MyProfileSerializer, PublicProfileSerializer
+from tests.support.grants import granted_columns
 
 
 def stored(profile: Profile) -> dict:
@@ -96,3 +98,22 @@ def test_empty_patch_changes_nothing_but_is_ok(author_client, author):
 
     assert response.status_code == 200
     assert stored(author)["name"] == before["name"]
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_public_profile_shows_exactly_what_the_data_api_lets_anyone_read(anon_client, author, role):
+    # The API and RLS agree: a supabase-js app shows the same fields GET /api/profiles/{id} does.
+    response = anon_client.get(f"/api/profiles/{author.id}")
+
+    assert response.status_code == 200
+    assert set(response.json()) == set(PublicProfileSerializer.Meta.fields)
+    assert set(PublicProfileSerializer.Meta.fields) == granted_columns("profiles", role, "SELECT")
+    assert "email" not in granted_columns("profiles", role, "SELECT")
+
+
+def test_only_the_name_is_editable_in_the_api_and_the_data_api(author):
+    editable = {name for name, field in MyProfileSerializer().fields.items() if not field.read_only}
+
+    assert editable == {"name"}
+    assert granted_columns("profiles", "authenticated", "UPDATE") == editable
+    assert granted_columns("profiles", "anon", "UPDATE") == set()

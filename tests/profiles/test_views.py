@@ -7,7 +7,7 @@ import pytest
 from profiles.models import Profile
 from tests.factories import make_auth_user, make_post
 
-PUBLIC_FIELDS = {"id", "name", "avatar_url", "created_at"}
+PUBLIC_FIELDS = {"id", "name", "avatar_url", "created_at", "updated_at"}
 NOT_FOUND = {"detail": "Not found.", "code": "not_found"}
 
 
@@ -104,6 +104,7 @@ def test_public_profile_shows_public_fields_only(anon_client, author):
         "name": "Author",
         "avatar_url": None,
         "created_at": iso(author.created_at),
+        "updated_at": iso(author.updated_at),
     }
     assert "email" not in response.json()
 

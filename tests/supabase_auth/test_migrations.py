@@ -27,7 +27,7 @@ def test_migrations_reverse_to_zero_and_apply_again(db):
     assert table_exists("posts")
     assert table_exists("profiles")
     assert "posts_select_published" in policy_names("posts")
-    assert "profiles_select_own" in policy_names("profiles")
+    assert "profiles_select_public" in policy_names("profiles")
 
 
 def test_rls_can_be_reverted_without_dropping_data(db, author):

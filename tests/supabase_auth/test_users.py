@@ -6,6 +6,7 @@ import threading
 import uuid
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -65,10 +66,15 @@ def assert_untouched(profile: Profile) -> None:
 # --- the profile row ----------------------------------------------------------------------
 
 
+def own_avatar_url(user_id, name: str = "avatar.png") -> str:
+    """Return a URL of the configured avatar bucket, in the user's own folder."""
+    bucket = settings.SUPABASE_AVATARS_BUCKET
+    return f"{settings.SUPABASE_URL}/storage/v1/object/public/{bucket}/{user_id}/{name}"
+
+
 def test_first_request_creates_the_profile_from_the_token(api_client, make_token, user, bystander):
-    token = make_token(
-        user_metadata={"full_name": "Ada Lovelace", "avatar_url": "https://cdn.example/a.png"}
-    )
+    avatar = own_avatar_url(user.id, "avatar.webp?v=0a1b2c")
+    token = make_token(user_metadata={"full_name": "Ada Lovelace", "avatar_url": avatar})
 
     response = api_client.get("/whoami", **bearer(token))
 
@@ -77,31 +83,54 @@ def test_first_request_creates_the_profile_from_the_token(api_client, make_token
         "id": str(user.id),
         "email": "user@example.com",
         "name": "Ada Lovelace",
-        "avatar_url": "https://cdn.example/a.png",
+        "avatar_url": avatar,
     }
     profile = Profile.objects.get(id=user.id)
     assert (profile.email, profile.name, profile.avatar_url) == (
         "user@example.com",
         "Ada Lovelace",
-        "https://cdn.example/a.png",
+        avatar,
     )
     assert Profile.objects.count() == 2
     assert_untouched(bystander)
 
 
 @pytest.mark.parametrize(
+    "avatar",
+    [
+        "javascript:alert(1)",
+        "https://lh3.googleusercontent.com/a/photo.jpg",
+        "{bucket_url}/{bystander}/avatar.png",
+        "{bucket_url}/{user}/avatar.svg",
+    ],
+    ids=["javascript", "oauth-provider", "another-users-folder", "not-an-avatar-file"],
+)
+def test_metadata_avatar_outside_the_users_own_bucket_folder_is_not_copied(
+    api_client, make_token, user, bystander, avatar
+):
+    # user_metadata is the user's to edit: `javascript:alert(1)` was served as a public avatar.
+    bucket_url = own_avatar_url("x").rsplit("/", 2)[0]
+    value = avatar.format(bucket_url=bucket_url, user=user.id, bystander=bystander.id)
+    token = make_token(user_metadata={"full_name": "Ada", "avatar_url": value, "picture": value})
+
+    response = api_client.get("/whoami", **bearer(token))
+
+    assert response.status_code == 200
+    assert response.json()["profile"]["avatar_url"] is None
+    assert Profile.objects.get(id=user.id).avatar_url is None
+    assert Profile.objects.get(id=user.id).name == "Ada"
+    assert_untouched(bystander)
+
+
+@pytest.mark.parametrize(
     ("metadata", "name", "avatar_url"),
     [
-        (
-            {"name": "Ada", "picture": "https://lh3.example/p.jpg"},
-            "Ada",
-            "https://lh3.example/p.jpg",
-        ),
+        ({"name": "Ada", "picture": "{own}"}, "Ada", "{own}"),
         ({"full_name": "  ", "name": "Ada"}, "Ada", None),
         (
-            {"full_name": 42, "name": "Ada", "avatar_url": ["x"], "picture": "https://p.example/x"},
+            {"full_name": 42, "name": "Ada", "avatar_url": ["x"], "picture": "{own}"},
             "Ada",
-            "https://p.example/x",
+            "{own}",
         ),
         ({}, None, None),
     ],
@@ -110,11 +139,14 @@ def test_first_request_creates_the_profile_from_the_token(api_client, make_token
 def test_profile_name_and_avatar_fall_back_across_provider_fields(
     api_client, make_token, user, metadata, name, avatar_url
 ):
+    own = own_avatar_url(user.id)
+    metadata = {k: v.format(own=own) if isinstance(v, str) else v for k, v in metadata.items()}
+
     response = api_client.get("/whoami", **bearer(make_token(user_metadata=metadata)))
 
     assert response.status_code == 200
     profile = Profile.objects.get(id=user.id)
-    assert (profile.name, profile.avatar_url) == (name, avatar_url)
+    assert (profile.name, profile.avatar_url) == (name, avatar_url and avatar_url.format(own=own))
     assert response.json()["profile"]["name"] == name
 
 

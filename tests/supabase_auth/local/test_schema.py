@@ -77,10 +77,10 @@ def test_refuses_a_database_with_supabase_roles(db):
 
 def test_migrate_stops_with_instructions_without_an_auth_schema(db, settings):
     settings.SUPABASE_LOCAL_AUTO_INIT = False  # as on a plain Postgres of the user's
+    call_command("migrate", "posts", "zero", verbosity=0)
+    call_command("migrate", "profiles", "zero", verbosity=0)  # its reverse restores policies
     with connection.cursor() as cursor:
         cursor.execute("alter schema auth rename to auth_elsewhere")
-    call_command("migrate", "posts", "zero", verbosity=0)
-    call_command("migrate", "profiles", "zero", verbosity=0)
 
     with pytest.raises(CommandError, match="supabase_local_init"):
         call_command("migrate", "profiles", verbosity=0)

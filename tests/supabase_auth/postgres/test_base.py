@@ -78,8 +78,35 @@ def test_timestamps_load_as_aware_utc_datetimes_with_psycopgs_loader():
 
 
 @pytest.mark.django_db
-def test_an_out_of_range_timestamp_is_a_database_error_as_with_djangos_loader():
+@pytest.mark.parametrize(
+    ("value", "loaded"),
+    [
+        ("'infinity'::timestamptz", datetime.max.replace(tzinfo=UTC)),
+        ("'-infinity'::timestamptz", datetime.min.replace(tzinfo=UTC)),
+        ("'10000-01-01 00:00:00+00'::timestamptz", datetime.max.replace(tzinfo=UTC)),
+        ("'294276-12-31 23:59:59+00'::timestamptz", datetime.max.replace(tzinfo=UTC)),
+        ("'0044-03-15 12:00:00+00 BC'::timestamptz", datetime.min.replace(tzinfo=UTC)),
+        ("'infinity'::timestamp", datetime.max),
+        ("'-infinity'::timestamp", datetime.min),
+        ("'10000-01-01 00:00:00'::timestamp", datetime.max),
+        ("'0001-01-01 00:00:00 BC'::timestamp", datetime.min),
+    ],
+)
+def test_timestamps_beyond_pythons_range_load_as_its_far_ends(value, loaded):
+    """A stored value Python cannot hold is clamped, never a DataError for whoever reads it."""
     with connection.cursor() as cursor:
-        cursor.execute("select 'infinity'::timestamptz")
-        with pytest.raises(DataError):
+        cursor.execute(f"select {value}, '2026-03-01 10:00:00+00'::timestamptz")
+        clamped, normal = cursor.fetchone()
+
+    assert clamped == loaded
+    assert clamped.tzinfo is loaded.tzinfo
+    assert normal == datetime(2026, 3, 1, 10, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_a_date_python_cannot_hold_is_still_a_database_error():
+    """Only timestamps are clamped: other types keep psycopg's behaviour."""
+    with connection.cursor() as cursor:
+        cursor.execute("select 'infinity'::date")
+        with pytest.raises(DataError, match="date too large"):
             cursor.fetchone()
