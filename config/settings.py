@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "api.middleware.RequestSizeLimitMiddleware",
+    # DATABASE_RLS=enforce: API requests query as Supabase's anon/authenticated (docs/rls.md).
+    "supabase_auth.middleware.RowLevelSecurityMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -131,6 +133,12 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# `enforce`: each API request's statements run as Supabase's anon or authenticated role with
+# the request's verified claims, so the RLS policies bind the API as they bind the Data API
+# (docs/rls.md). `off`: the connection's own role, the API's rules alone.
+DATABASE_RLS = env.str("DATABASE_RLS", default="off")
+if DATABASE_RLS not in ("off", "enforce"):
+    raise ImproperlyConfigured("DATABASE_RLS must be 'off' or 'enforce'.")
 
 # Run supabase_local_init automatically before migrations on databases we own (embedded).
 SUPABASE_LOCAL_AUTO_INIT = USES_EMBEDDED_DATABASE

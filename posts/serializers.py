@@ -3,10 +3,10 @@
 import copy
 from datetime import UTC, datetime
 
-from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
+from posts import writes
 from posts.models import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH, Post
 
 
@@ -48,21 +48,19 @@ class PostSerializer(serializers.Serializer):
         return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
     def create(self, validated_data: dict) -> Post:
-        return Post.objects.create(**validated_data)
+        """Insert the granted columns only; the database sets the id and the times."""
+        return writes.insert(validated_data)
 
     def update(self, post: Post, validated_data: dict) -> Post:
-        """Write only the fields sent (and updated_at) in one UPDATE, not the whole row.
+        """Write only the fields sent in one UPDATE and return the row as stored.
 
-        A queryset update rather than Model.save(): Post has no signal receivers, and save()'s
-        machinery was a sixth of a PATCH in profiles. No row updated means a concurrent DELETE
-        committed between reading the post and writing it: the post is gone (404).
+        The stamp_timestamps trigger moves updated_at (posts/writes.py). No row updated means
+        a concurrent DELETE committed between reading the post and writing it: 404.
         """
-        changes = {**validated_data, "updated_at": timezone.now()}
-        if not Post.objects.filter(pk=post.pk).update(**changes):
+        stored = writes.update(post.pk, validated_data)
+        if stored is None:
             raise NotFound
-        for name, value in changes.items():
-            setattr(post, name, value)
-        return post
+        return stored
 
     def to_representation(self, post: Post) -> dict:
         """Return the post's JSON without building DRF fields: lists render up to 100 per call.

@@ -187,7 +187,13 @@ class PostViewSet(
         if not self._conditional_write():
             row = self._visible_row()
             return Post.from_db(DEFAULT_DB_ALIAS, row._fields, row)
-        post = super().get_object()  # locked (select_for_update) until the write commits
+        try:
+            post = super().get_object()  # locked (select_for_update) until the write commits
+        except Http404:
+            # With DATABASE_RLS=enforce the UPDATE policy hides others' posts from FOR UPDATE:
+            # one the caller may see but not change is a 403 all the same.
+            self._visible_row()
+            raise
         check_if_match(self.request, etag_for(self.get_serializer(post).data))
         return post
 

@@ -25,6 +25,7 @@ from profiles.serializers import (
     MyProfileSerializer,
     PublicProfileSerializer,
 )
+from supabase_auth import request_role
 from supabase_auth.services import storage
 
 MY_PROFILE_WRITE_RESPONSES = {
@@ -78,8 +79,15 @@ class MyProfileView(generics.RetrieveUpdateAPIView):
 
     def get_object(self) -> Profile:
         if self.request.method in ("PUT", "PATCH"):
-            # Lock the row from the If-Match check to the commit (update() is atomic).
-            profile = Profile.objects.select_for_update().get(pk=self.request.user.id)
+            # Lock the row from the If-Match check to the commit (update() is atomic). Its
+            # public columns only: the email is the token's, which authentication just stored
+            # (no API role may read it: DATABASE_RLS=enforce).
+            profile = (
+                Profile.objects.select_for_update()
+                .only(*PublicProfileSerializer.Meta.fields)
+                .get(pk=self.request.user.id)
+            )
+            profile.email = self.request.user.profile.email
             check_if_match(self.request, etag_for(self.get_serializer(profile).data))
             return profile
         return self.request.user.profile
@@ -110,7 +118,7 @@ class PublicProfileView(generics.RetrieveAPIView):
 
     permission_classes = [AllowAny]
     serializer_class = PublicProfileSerializer
-    queryset = Profile.objects.all()
+    queryset = Profile.objects.only(*PublicProfileSerializer.Meta.fields)  # never the email
 
 
 @extend_schema_view(
@@ -189,7 +197,8 @@ class MyAvatarView(APIView):
         )
         version = hashlib.sha256(image.data).hexdigest()[:12]  # new bytes, new URL: no stale cache
         profile.avatar_url = f"{url}?v={version}"
-        profile.save(update_fields=["avatar_url", "updated_at"])
+        with request_role.as_owner():  # a server-owned column (DATABASE_RLS=enforce)
+            profile.save(update_fields=["avatar_url", "updated_at"])
         return Response(MyProfileSerializer(profile).data)
 
     @extend_schema(
@@ -207,5 +216,6 @@ class MyAvatarView(APIView):
         profile = request.user.profile
         storage.remove_avatar(request.auth, str(profile.id))
         profile.avatar_url = None
-        profile.save(update_fields=["avatar_url", "updated_at"])
+        with request_role.as_owner():  # a server-owned column (DATABASE_RLS=enforce)
+            profile.save(update_fields=["avatar_url", "updated_at"])
         return Response(status=status.HTTP_204_NO_CONTENT)
