@@ -48,7 +48,7 @@ class RequestRole:
     method: str
     path: str
     role: str = ANON
-    claims: str = '{"role": "anon"}'
+    claims: str = '{"role":"anon"}'  # PostgREST's claims for a request without a token
     owner_depth: int = 0
 
     def setup(self) -> tuple[str, str, str, str]:
@@ -124,6 +124,8 @@ class Wrapper:
         if self.state.owner_depth and not db.in_atomic_block:
             return execute(sql, params, many, context)  # nothing set: the owner already
         raw = db.connection
+        if raw.info.transaction_status == pq.TransactionStatus.INERROR:
+            return execute(sql, params, many, context)  # only a rollback can run: let it
         if db.in_atomic_block:
             self.used.add(db.alias)
         setup = self.state.setup()
