@@ -90,3 +90,37 @@ def check_django_tables_private(app_configs, databases=None, **kwargs) -> list:
                 )
             )
     return problems
+
+
+@register(Tags.database)
+def check_request_roles_assumable(app_configs, databases=None, **kwargs) -> list:
+    """Refuse DATABASE_RLS=enforce when the login role cannot become anon and authenticated.
+
+    Supabase grants both to `postgres` (supabase/postgres 20230201083204); another login role
+    needs `grant anon, authenticated to <role>`, or every API request would fail.
+    """
+    if settings.DATABASE_RLS != "enforce":
+        return []
+    problems = []
+    for alias in databases or []:
+        try:
+            with connections[alias].cursor() as cursor:
+                cursor.execute(
+                    "select current_user, array(select role from unnest(%s::text[]) as role "
+                    "where not exists (select from pg_roles where rolname = role) "
+                    "or not pg_has_role(current_user, role, 'MEMBER'))",
+                    [["anon", "authenticated"]],
+                )
+                user, missing = cursor.fetchone()
+        except DatabaseError:
+            continue  # an unreachable database is reported by Django's own checks
+        if missing:
+            problems.append(
+                Error(
+                    f"DATABASE_RLS=enforce, but {user} cannot act as {', '.join(missing)}.",
+                    hint=f"grant {', '.join(missing)} to {user}; or set DATABASE_RLS=off.",
+                    obj=alias,
+                    id="supabase_auth.E005",
+                )
+            )
+    return problems

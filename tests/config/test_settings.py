@@ -83,3 +83,19 @@ def test_session_mode_keeps_server_side_cursors():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_unknown_rls_mode_stops_start_up():
+    result = run_python(PRODUCTION_ENV | {"DATABASE_RLS": "on"}, "")
+
+    assert result.returncode != 0
+    assert "DATABASE_RLS must be 'off' or 'enforce'" in result.stderr
+
+
+def test_rls_is_off_unless_enforced():
+    code = "from django.conf import settings; print(settings.DATABASE_RLS)"
+
+    enforced = run_python(PRODUCTION_ENV | {"DATABASE_RLS": "enforce"}, code)
+
+    assert run_python(PRODUCTION_ENV, code).stdout.strip() == "off"
+    assert enforced.stdout.strip() == "enforce"
