@@ -140,6 +140,12 @@ DATABASE_RLS = env.str("DATABASE_RLS", default="off")
 if DATABASE_RLS not in ("off", "enforce"):
     raise ImproperlyConfigured("DATABASE_RLS must be 'off' or 'enforce'.")
 
+# GET /api/posts/changes keeps deletions and other changes this long (docs/changes.md); an
+# older cursor is a 410 telling the client to reload.
+POSTS_CHANGES_RETENTION_HOURS = env.float("POSTS_CHANGES_RETENTION_HOURS", default=72)
+if not 0 < POSTS_CHANGES_RETENTION_HOURS <= 24 * 366:
+    raise ImproperlyConfigured("POSTS_CHANGES_RETENTION_HOURS must be between 0 and 8784 hours.")
+
 # Run supabase_local_init automatically before migrations on databases we own (embedded).
 SUPABASE_LOCAL_AUTO_INIT = USES_EMBEDDED_DATABASE
 

@@ -3,10 +3,12 @@
 import copy
 from datetime import UTC, datetime
 
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
 from posts import writes
+from posts.changes import MAX_CURSOR_CHARS, Cursor, Deleted, InvalidCursor, Page
 from posts.models import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH, Post
 
 
@@ -82,3 +84,69 @@ def iso8601(moment: datetime) -> str:
     """Format an aware datetime in UTC as DRF's DateTimeField does."""
     text = moment.astimezone(UTC).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class DeletedPostSerializer(serializers.Serializer):
+    """A post you could see and can no longer (deleted, unpublished): drop your copy."""
+
+    id = serializers.UUIDField(read_only=True)
+    deleted = serializers.BooleanField(read_only=True, help_text="Always true.")
+
+
+class PostChangesSerializer(serializers.Serializer):
+    """What changed since your cursor, oldest change first; each post once, as it is now."""
+
+    changes = PolymorphicProxySerializer(
+        component_name="PostChange",
+        serializers=[PostSerializer, DeletedPostSerializer],
+        resource_type_field_name=None,
+        many=True,
+        help_text="A post as GET /api/posts/{id} shows it, or `{id, deleted: true}`.",
+    )
+    cursor = serializers.CharField(
+        read_only=True, help_text="Pass it as `since` next time (it stays valid for the retention)."
+    )
+    more = serializers.BooleanField(
+        read_only=True, help_text="More changes are waiting: call again at once with `cursor`."
+    )
+
+    def to_representation(self, page: Page) -> dict:
+        posts = PostSerializer()
+        return {
+            "changes": [
+                {"id": str(change.id), "deleted": True}
+                if isinstance(change, Deleted)
+                else posts.to_representation(change)
+                for change in page.changes
+            ],
+            "cursor": page.cursor.encode(),
+            "more": page.more,
+        }
+
+
+class PostChangesQuerySerializer(serializers.Serializer):
+    """The query of GET /api/posts/changes."""
+
+    MAX_PAGE_SIZE = 100
+
+    since = serializers.CharField(
+        required=False,
+        max_length=MAX_CURSOR_CHARS,
+        help_text="The `cursor` of your last answer. Without it: no changes, and the cursor of "
+        "now (take it before loading the lists).",
+    )
+    page_size = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        default=MAX_PAGE_SIZE,
+        help_text=f"Posts per answer (default and maximum {MAX_PAGE_SIZE}).",
+    )
+
+    def validate_since(self, value: str) -> Cursor:
+        try:
+            return Cursor.decode(value)
+        except InvalidCursor as exc:
+            raise serializers.ValidationError("Invalid cursor.", code="invalid_cursor") from exc
+
+    def validate_page_size(self, value: int) -> int:
+        return min(value, self.MAX_PAGE_SIZE)  # DRF's convention: larger asks get the maximum

@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.functional import SimpleLazyObject
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from rest_framework import generics, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -19,10 +19,11 @@ from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for, with_etag
 from api.filtering import QueryFilterBackend
 from api.pagination import KeysetPagination
 from api.paths import UUID_PATTERN
+from posts import changes
 from posts.filters import MyPostFilter, PostFilter
 from posts.models import Post
 from posts.permissions import IsAuthorOrReadOnly
-from posts.serializers import PostSerializer
+from posts.serializers import PostChangesQuerySerializer, PostChangesSerializer, PostSerializer
 
 POST_EXAMPLE = OpenApiExample(
     "post",
@@ -245,3 +246,50 @@ def _rows(posts: QuerySet) -> QuerySet:
     about a third cheaper in profiles (README, Performance).
     """
     return posts.values_list(*PostSerializer.Meta.fields, named=True)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="What changed since a cursor (the fallback when Realtime is unavailable)",
+        description="Changed posts as GET /api/posts/{id} shows them, and `{id, deleted: true}` "
+        "for posts you could see and can no longer (deleted, unpublished), in commit order, "
+        "each post once and as it is now. Start with no `since`: you get the cursor of now; "
+        "then load /api/posts/ (and /api/posts/me), and from then on ask with "
+        "`since=<cursor>` and apply the changes in order: you end with what the lists show. "
+        "While `more` is true, ask again at once. A cursor older than the changes kept "
+        "(POSTS_CHANGES_RETENTION_HOURS) is a 410: reload and start over.",
+        parameters=[
+            PostChangesQuerySerializer,
+            openapi.IF_NONE_MATCH,
+            *openapi.RESPONSE_HEADERS,
+        ],
+        responses={
+            200: PostChangesSerializer,
+            304: openapi.NOT_MODIFIED,
+            400: openapi.BAD_REQUEST,
+            410: openapi.error(
+                "The cursor is older than the changes kept: reload the posts and start over.",
+                (changes.CursorExpired.code, changes.CursorExpired.message),
+            ),
+            **openapi.GUARDED,
+        },
+    )
+)
+class PostChangesView(generics.GenericAPIView):
+    """Changes to the posts the caller may see: published ones, and their own drafts.
+
+    The rule is the post_changes_select_seen policy's, applied in posts/changes.py.
+    """
+
+    permission_classes = [AllowAny]
+    serializer_class = PostChangesSerializer
+
+    def get(self, request: Request) -> Response:
+        query = PostChangesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        user_id = request.user.id if request.user.is_authenticated else None
+        page = changes.read(
+            query.validated_data.get("since"), user_id, query.validated_data["page_size"]
+        )
+        changes.prune_if_due()
+        return Response(PostChangesSerializer(page).data)
