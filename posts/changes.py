@@ -60,7 +60,8 @@ with seen as (
   limit %(limit)s
 )
 select pg_current_snapshot()::text,
-       (select coalesce(min(horizon), '0') from post_change_checkpoints)::text,
+       (select coalesce(max(horizon), '0') from post_change_checkpoints
+        where taken_at <= now() - %(retention)s)::text,
        seen.last_seq, seen.post_id, {", ".join(f"p.{name}" for name in POST_FIELDS)}
 from (select) as feed
 left join seen on true
@@ -170,13 +171,14 @@ def read(since: Cursor | None, user_id: uuid.UUID | None, limit: int) -> Page:
         "after": since.after,
         "user_id": user_id,
         "limit": limit + 1,
+        "retention": retention(),
     }
     with connections[alias].cursor() as cursor:
         cursor.execute(READ_SQL, params)
         rows = cursor.fetchall()
-    now, pruned_before = Snapshot.parse(rows[0][0]), int(rows[0][1])
-    if since.since.xmin < pruned_before:
-        raise CursorExpired
+    now, boundary = Snapshot.parse(rows[0][0]), int(rows[0][1])
+    if since.since.xmin < boundary:
+        raise CursorExpired  # taken longer than the retention ago: its changes may be pruned
     if since.since.xmax > now.xmax or (since.until and since.until.xmax > now.xmax):
         # From a future this database never reached (a restore to an earlier point in time).
         raise CursorExpired
@@ -206,10 +208,16 @@ def prune_if_due() -> None:
 def prune() -> str | None:
     """Delete changes older than POSTS_CHANGES_RETENTION_HOURS; return the pruning boundary.
 
+    The boundary is the oldest transaction running at the last checkpoint taken at least the
+    retention ago: every change below it is deleted, and every cursor taken before it is
+    refused. None when no checkpoint is that old yet, or another process is pruning now.
     The server's own bookkeeping: it runs as the connection's role whatever DATABASE_RLS says.
-    None when another process is pruning at this moment.
     """
-    retention = timedelta(hours=settings.POSTS_CHANGES_RETENTION_HOURS)
     with request_role.as_owner(), connections[router.db_for_write(PostChange)].cursor() as cursor:
-        cursor.execute(PRUNE_SQL, [retention])
+        cursor.execute(PRUNE_SQL, [retention()])
         return cursor.fetchone()[0]
+
+
+def retention() -> timedelta:
+    """Return how long changes are kept (POSTS_CHANGES_RETENTION_HOURS)."""
+    return timedelta(hours=settings.POSTS_CHANGES_RETENTION_HOURS)

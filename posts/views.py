@@ -256,11 +256,12 @@ def _rows(posts: QuerySet) -> QuerySet:
         "each post once and as it is now. Start with no `since`: you get the cursor of now; "
         "then load /api/posts/ (and /api/posts/me), and from then on ask with "
         "`since=<cursor>` and apply the changes in order: you end with what the lists show. "
-        "While `more` is true, ask again at once. A cursor older than the changes kept "
-        "(POSTS_CHANGES_RETENTION_HOURS) is a 410: reload and start over.",
+        "While `more` is true, ask again at once. A cursor older than the changes this "
+        "server keeps (three days unless configured otherwise) is a 410: reload and start over.",
         parameters=[
             PostChangesQuerySerializer,
             openapi.IF_NONE_MATCH,
+            ETAG,
             *openapi.RESPONSE_HEADERS,
         ],
         responses={

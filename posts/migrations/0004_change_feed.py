@@ -4,7 +4,9 @@
   Data API's and the admin's writes are recorded too), with the writing transaction's
   top-level id (`xid8`) and who could see the post before and after; never its content.
 - `post_change_checkpoints`: the oldest running transaction at moments in time, so that
-  pruning can keep "the last N hours" exactly (`prune_post_changes(retention)`).
+  pruning can keep "the last N hours" exactly (`prune_post_changes(retention)`): changes of
+  transactions older than the last checkpoint taken at least `retention` ago are deleted,
+  and cursors older than it are refused (posts/changes.py).
 - The API roles read both through RLS: a change is visible to whoever could see the post
   before or after it (published, or their own), so a draft's life stays its author's.
 """
@@ -73,12 +75,10 @@ begin
     delete from public.post_change_checkpoints
       where id <> boundary.id and taken_at <= boundary.taken_at;
   end if;
-  return (select min(horizon) from public.post_change_checkpoints);
+  return boundary.horizon;
 end
 $$;
 revoke all on function public.prune_post_changes(interval) from public, anon, authenticated;
--- Nothing pruned yet: every cursor is valid until the first checkpoint outlives retention.
-insert into public.post_change_checkpoints (horizon) values ('0');
 """
 PRUNE_BACKWARD = "drop function if exists public.prune_post_changes(interval);"
 
