@@ -3,6 +3,7 @@
 import json
 import threading
 import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -32,6 +33,7 @@ class JWKSServer:
     def __init__(self) -> None:
         self.keys: list[dict] = []
         self.requests = 0
+        self.last_headers: Mapping[str, str] = {}  # the latest request's (case-insensitive)
         self.status = 200
         self.delay = 0.0
         self.body: bytes | None = None  # raw body override (garbage responses)
@@ -40,6 +42,7 @@ class JWKSServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests += 1
+                server.last_headers = self.headers
                 if server.delay:
                     time.sleep(server.delay)
                 if self.path != JWKS_PATH:
@@ -72,6 +75,7 @@ class JWKSServer:
 
     def reset(self) -> None:
         self.keys, self.requests, self.status, self.delay, self.body = [], 0, 200, 0.0, None
+        self.last_headers = {}
 
     def close(self) -> None:
         self._httpd.shutdown()
