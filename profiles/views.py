@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +25,7 @@ from profiles.serializers import (
     MyProfileSerializer,
     PublicProfileSerializer,
 )
+from supabase_auth.permissions import AnonymousSignInsReadOnly
 from supabase_auth.services import storage
 
 
@@ -41,6 +42,7 @@ from supabase_auth.services import storage
             200: MyProfileSerializer,
             400: openapi.BAD_REQUEST,
             401: openapi.UNAUTHENTICATED,
+            403: openapi.ANONYMOUS_SIGN_IN,
             412: openapi.PRECONDITION_FAILED,
         },
     ),
@@ -52,6 +54,7 @@ from supabase_auth.services import storage
             200: MyProfileSerializer,
             400: openapi.BAD_REQUEST,
             401: openapi.UNAUTHENTICATED,
+            403: openapi.ANONYMOUS_SIGN_IN,
             412: openapi.PRECONDITION_FAILED,
         },
     ),
@@ -60,6 +63,7 @@ class MyProfileView(generics.RetrieveUpdateAPIView):
     """The caller's profile; authentication already loaded it, so reading costs no query."""
 
     serializer_class = MyProfileSerializer
+    permission_classes = [IsAuthenticated, AnonymousSignInsReadOnly]
 
     def get_object(self) -> Profile:
         if self.request.method in ("PUT", "PATCH"):
@@ -117,6 +121,7 @@ class MyAvatarView(APIView):
     """Upload or remove the caller's avatar in Supabase Storage, acting with the caller's token."""
 
     parser_classes = [MultiPartParser]
+    permission_classes = [IsAuthenticated, AnonymousSignInsReadOnly]
 
     @staticmethod
     def max_body_bytes() -> int:
@@ -175,6 +180,7 @@ class MyAvatarView(APIView):
         responses={
             204: None,
             401: openapi.UNAUTHENTICATED,
+            403: openapi.ANONYMOUS_SIGN_IN,
             503: openapi.error(
                 "Storage is down or not set up.",
                 "storage_unavailable",
