@@ -1,6 +1,7 @@
 """A real loopback HTTP server playing Supabase's JWKS endpoint, with outages on demand."""
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -69,6 +70,16 @@ class JWKSServer:
         self.url = self.base_url + JWKS_PATH
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
+
+    def ignore_disconnects(self) -> None:
+        """Stop reporting clients that hung up on a slow answer (outage tests cause them)."""
+        report_error = self._httpd.handle_error
+
+        def handle_error(request, client_address) -> None:
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                report_error(request, client_address)
+
+        self._httpd.handle_error = handle_error
 
     def publish(self, *keys: SigningKey) -> None:
         self.keys = [key.public_jwk for key in keys]
