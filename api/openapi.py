@@ -39,11 +39,6 @@ UNAUTHENTICATED = error(
 FORBIDDEN = error(
     "Visible, but not yours to change.", "not_author", "Only the author can change this post."
 )
-ANONYMOUS_SIGN_IN = error(
-    "Users of Supabase's anonymous sign-in may not write (API_ANONYMOUS_SIGN_IN_WRITES).",
-    "anonymous_sign_in",
-    "Sign in with a permanent account to do this.",
-)
 NOT_FOUND = error("No such row visible to the caller.", "not_found", "Not found.")
 PRECONDITION_FAILED = error(
     "If-Match does not match the current ETag: someone changed it since you read it.",

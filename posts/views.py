@@ -63,7 +63,6 @@ AUTHOR_WRITE_RESPONSES = {
             201: PostSerializer,
             400: openapi.BAD_REQUEST,
             401: openapi.UNAUTHENTICATED,
-            403: openapi.ANONYMOUS_SIGN_IN,
             413: openapi.TOO_LARGE,
         },
     ),

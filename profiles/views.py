@@ -42,7 +42,6 @@ from supabase_auth.services import storage
             200: MyProfileSerializer,
             400: openapi.BAD_REQUEST,
             401: openapi.UNAUTHENTICATED,
-            403: openapi.ANONYMOUS_SIGN_IN,
             412: openapi.PRECONDITION_FAILED,
         },
     ),
@@ -54,7 +53,6 @@ from supabase_auth.services import storage
             200: MyProfileSerializer,
             400: openapi.BAD_REQUEST,
             401: openapi.UNAUTHENTICATED,
-            403: openapi.ANONYMOUS_SIGN_IN,
             412: openapi.PRECONDITION_FAILED,
         },
     ),
@@ -180,7 +178,6 @@ class MyAvatarView(APIView):
         responses={
             204: None,
             401: openapi.UNAUTHENTICATED,
-            403: openapi.ANONYMOUS_SIGN_IN,
             503: openapi.error(
                 "Storage is down or not set up.",
                 "storage_unavailable",
