@@ -1,6 +1,8 @@
 """Project settings: deployments differ only in environment variables (docs/settings.md)."""
 
+import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.conf import global_settings
@@ -35,6 +37,15 @@ def required(name: str, dev_default, cast=str):
             f"{name} must be set when DJANGO_DEBUG is off (see docs/settings.md)."
         )
     return value
+
+
+def is_loopback_url(url: str) -> bool:
+    """Return whether url names this machine (localhost, 127.0.0.0/8, ::1)."""
+    try:
+        host = urlsplit(url).hostname or ""
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a malformed URL, or a host name that is not localhost
+        return False
 
 
 def unsafe(name: str, reason: str) -> ImproperlyConfigured:
@@ -142,7 +153,24 @@ SUPABASE_URL = env.str("SUPABASE_URL", default="http://127.0.0.1:54321" if DEBUG
 )
 SUPABASE_ANON_KEY = env.str("SUPABASE_ANON_KEY", default="")
 SUPABASE_SERVICE_ROLE_KEY = env.str("SUPABASE_SERVICE_ROLE_KEY", default="")
-SUPABASE_JWT_SECRET = env.str("SUPABASE_JWT_SECRET", default=DEV_JWT_SECRET if DEBUG else "")
+# The CLI's secret is public: with it anyone can sign a token for any user id, and user ids are
+# public (profiles). It may verify tokens of a local stack only, never a reachable project.
+supabase_is_local = is_loopback_url(SUPABASE_URL)
+if "SUPABASE_JWT_SECRET" in env:
+    SUPABASE_JWT_SECRET = env.str("SUPABASE_JWT_SECRET")  # empty: HS256 tokens are refused
+elif DEBUG and not supabase_is_local:
+    raise ImproperlyConfigured(
+        "SUPABASE_JWT_SECRET must be set when SUPABASE_URL is not a loopback address: the "
+        "Supabase CLI's public development secret is used only for a local stack. Set the "
+        "project's JWT secret, or SUPABASE_JWT_SECRET= (empty) to accept only JWKS-signed tokens."
+    )
+else:
+    SUPABASE_JWT_SECRET = DEV_JWT_SECRET if DEBUG else ""
+if SUPABASE_JWT_SECRET == DEV_JWT_SECRET and not supabase_is_local:
+    raise ImproperlyConfigured(
+        "SUPABASE_JWT_SECRET is the Supabase CLI's public development secret, accepted only "
+        "with a loopback SUPABASE_URL; set the project's own JWT secret."
+    )
 SUPABASE_JWKS_URL = env.str(
     "SUPABASE_JWKS_URL",
     default=f"{SUPABASE_URL}/auth/v1/.well-known/jwks.json" if SUPABASE_URL else "",
@@ -162,8 +190,19 @@ SUPABASE_JWKS_MAX_AGE = env.float("SUPABASE_JWKS_MAX_AGE", default=600)
 # At most one fetch per this many seconds for tokens naming an unknown kid.
 SUPABASE_JWKS_REFETCH_COOLDOWN = env.float("SUPABASE_JWKS_REFETCH_COOLDOWN", default=10)
 SUPABASE_JWKS_TIMEOUT = env.float("SUPABASE_JWKS_TIMEOUT", default=2)
+# How long a token naming an unknown kid waits for the refetch it starts before the answer is
+# a 503 with Retry-After (the fetch goes on in the background). A single-threaded worker
+# serves nothing else meanwhile, so this stays far below the 100 ms a request may take.
+SUPABASE_JWKS_WAIT = env.float("SUPABASE_JWKS_WAIT", default=0.05)
+if not DEBUG and not 0 <= SUPABASE_JWKS_WAIT < SUPABASE_JWKS_TIMEOUT:
+    raise unsafe(
+        "SUPABASE_JWKS_WAIT", "use 0 or more seconds, below SUPABASE_JWKS_TIMEOUT (default 0.05)"
+    )
 # Refuse tokens whose session was signed out (one indexed lookup in auth.sessions, same query).
-SUPABASE_AUTH_CHECK_SESSION = env.bool("SUPABASE_AUTH_CHECK_SESSION", default=False)
+SUPABASE_AUTH_CHECK_SESSION = env.bool("SUPABASE_AUTH_CHECK_SESSION", default=True)
+# Whether users of Supabase's anonymous sign-in (`is_anonymous` claim) may create, change or
+# delete posts, change their profile or upload an avatar; they may always read.
+API_ANONYMOUS_SIGN_IN_WRITES = env.bool("API_ANONYMOUS_SIGN_IN_WRITES", default=False)
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -284,6 +323,10 @@ CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = env.list("DJANGO_SILENCED_SYSTEM_CHECKS", default=[])
+
+# --- Error reports (the debug page, error e-mails) ---------------------------------------------
+# Django masks settings by name only; this also masks passwords inside URLs (DATABASE_URL, ...).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.PasswordFilter"
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

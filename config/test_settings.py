@@ -18,7 +18,6 @@ os.environ.update(
         "SUPABASE_JWT_SECRET": "test-jwt-secret-that-is-long-enough-for-hs256-0123",
         "SUPABASE_ANON_KEY": "",
         "SUPABASE_SERVICE_ROLE_KEY": "",
-        "SUPABASE_AUTH_CHECK_SESSION": "false",
         "DATABASE_URL": os.environ.get("TEST_DATABASE_URL") or "embedded",
     }
 )

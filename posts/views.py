@@ -23,6 +23,7 @@ from posts.filters import MyPostFilter, PostFilter
 from posts.models import Post
 from posts.permissions import IsAuthorOrReadOnly
 from posts.serializers import PostSerializer
+from supabase_auth.permissions import AnonymousSignInsReadOnly
 
 POST_EXAMPLE = OpenApiExample(
     "post",
@@ -128,7 +129,7 @@ class PostViewSet(
     def get_permissions(self) -> list:
         if self.action in ("list", "retrieve", "metadata"):
             return [AllowAny()]
-        return [IsAuthenticated(), IsAuthorOrReadOnly()]
+        return [IsAuthenticated(), AnonymousSignInsReadOnly(), IsAuthorOrReadOnly()]
 
     @property
     def filterset_class(self):

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +25,7 @@ from profiles.serializers import (
     MyProfileSerializer,
     PublicProfileSerializer,
 )
+from supabase_auth.permissions import AnonymousSignInsReadOnly
 from supabase_auth.services import storage
 
 MY_PROFILE_WRITE_RESPONSES = {
@@ -75,6 +76,7 @@ class MyProfileView(generics.RetrieveUpdateAPIView):
     """The caller's profile; authentication already loaded it, so reading costs no query."""
 
     serializer_class = MyProfileSerializer
+    permission_classes = [IsAuthenticated, AnonymousSignInsReadOnly]
 
     def get_object(self) -> Profile:
         if self.request.method in ("PUT", "PATCH"):
@@ -143,6 +145,7 @@ class MyAvatarView(APIView):
     """Upload or remove the caller's avatar in Supabase Storage, acting with the caller's token."""
 
     parser_classes = [MultiPartParser]
+    permission_classes = [IsAuthenticated, AnonymousSignInsReadOnly]
 
     @staticmethod
     def max_body_bytes() -> int:

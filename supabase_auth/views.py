@@ -150,6 +150,7 @@ class SignOutView(SupabaseAuthView):
     """Revoke the caller's session at Supabase, using the caller's own token."""
 
     authentication_classes = api_settings.DEFAULT_AUTHENTICATION_CLASSES  # the caller's token
+    accepts_ended_sessions = True  # signing out again is not an error (auth_api.sign_out)
     permission_classes = [IsAuthenticated]
     throttle_classes = []
 
