@@ -13,5 +13,6 @@ urlpatterns = [
         SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"),
         name="redoc",
     ),
-    re_path(r"^(?P<path>.*)$", not_found),  # last: unknown paths get JSON, whatever the method
+    # Last: unknown paths get JSON, whatever the method; (?s) so a newline (%0A) matches too.
+    re_path(r"^(?P<path>(?s:.*))$", not_found),
 ]
