@@ -1,4 +1,4 @@
-"""The project's URLs plus views failing in each way, to see how each is answered in /api/ and out."""
+"""The project's URLs plus views failing in each way, answered in /api/ and outside it."""
 
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import Http404
