@@ -1,12 +1,13 @@
-"""JSON answers for what no API view handles: unknown paths, refused requests, server errors.
+"""The API's own views: its documentation pages, and JSON for what no endpoint answers.
 
 Django's handler400/403/404/500 (config/urls.py) come here: under /api/ they answer JSON,
 elsewhere (the admin, static files) Django's own pages.
 """
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
+from django.views import View, defaults
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 API_PREFIX = "/api/"
 API_ROOT = "/api"
@@ -63,3 +64,22 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if is_api_path(request.path):
         return error_response(500)
     return defaults.server_error(request)
+
+
+class DocsPage:
+    """An HTML documentation page: OPTIONS lists its methods in `Allow`, as Django's views do.
+
+    DRF would render its JSON metadata through the page's HTML template renderer, which has no
+    template for it (a 500 on Swagger UI).
+    """
+
+    def options(self, request, *args, **kwargs) -> HttpResponse:
+        return View.options(self, request, *args, **kwargs)
+
+
+class SwaggerView(DocsPage, SpectacularSwaggerView):
+    """Swagger UI, served from drf-spectacular-sidecar (no CDN)."""
+
+
+class RedocView(DocsPage, SpectacularRedocView):
+    """Redoc, served from drf-spectacular-sidecar (no CDN)."""

@@ -3,9 +3,11 @@
 import uuid
 
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from posts.models import Post
+from tests.factories import make_post
 
 NOT_FOUND = {"detail": "Not found.", "code": "not_found"}
 METHODS = ["get", "post", "put", "patch", "delete", "options", "head"]
@@ -167,3 +169,30 @@ def test_request_for_an_unknown_host_is_json_400_under_the_api(anon_client, auth
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"detail": "Bad request.", "code": "bad_request"}
     assert Post.objects.count() == 2
+
+
+def api_paths(post_id, profile_id) -> list[str]:
+    """Return every path the OpenAPI schema lists, ids filled in, and the documentation pages."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    paths = [
+        path.replace("posts/{id}", f"posts/{post_id}").replace("{id}", str(profile_id))
+        for path in schema["paths"]
+    ]
+    return [*paths, "/api/schema/", "/api/docs/", "/api/redoc/"]
+
+
+def test_options_answers_on_every_api_path_in_autocommit(committed_db, client_for, author):
+    # committed_db: no test transaction around each request, as in production.
+    post = make_post(author, published=True)
+    client = client_for(author)
+    before = list(Post.objects.values())
+
+    answers = {path: client.options(path) for path in api_paths(post.id, author.id)}
+
+    assert {p: r.status_code for p, r in answers.items()} == dict.fromkeys(answers, 200)
+    for path, response in answers.items():
+        if path.startswith(("/api/docs/", "/api/redoc/")):
+            assert set(response["Allow"].split(", ")) >= {"GET", "OPTIONS"}
+        elif path != "/api/schema/":  # the schema view answers in its own OpenAPI formats
+            assert response.json()["renders"] == ["application/json"]
+    assert list(Post.objects.values()) == before
