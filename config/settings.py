@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "api.middleware.RequestSizeLimitMiddleware",
+    # Inside ConditionalGetMiddleware, so a 304 carries the same Cache-Control and Vary.
+    "api.middleware.CachePolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
