@@ -1,5 +1,6 @@
 """Project settings: every difference between deployments comes from the environment (README)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "profiles",
     "posts",
     "health",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +88,7 @@ MIDDLEWARE = [
     "api.middleware.RequestSizeLimitMiddleware",
     # Inside ConditionalGetMiddleware, so a 304 carries the same Cache-Control and Vary.
     "api.middleware.CachePolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -239,6 +242,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The admin's log-in attempt limit (django-axes): after this many failures for one username from
+# one client address, that pair is locked out for a while; attempts live in the database, so
+# every process and node counts them together. Staff unlock at once with
+# `manage.py axes_reset_username <username>` (or axes_reset_ip_username, axes_reset).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("DJANGO_ADMIN_LOGIN_FAILURES", default=5)
+if not DEBUG and not 1 <= AXES_FAILURE_LIMIT <= 20:
+    raise unsafe("DJANGO_ADMIN_LOGIN_FAILURES", "allow between 1 and 20 failed log-ins")
+_ADMIN_LOCKOUT_MINUTES = env.int("DJANGO_ADMIN_LOGIN_LOCKOUT_MINUTES", default=15)
+if not DEBUG and _ADMIN_LOCKOUT_MINUTES < 1:
+    raise unsafe("DJANGO_ADMIN_LOGIN_LOCKOUT_MINUTES", "lock out for at least 1 minute")
+AXES_COOLOFF_TIME = timedelta(minutes=_ADMIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a staff member who mistyped, then got in, starts afresh
+# The client address by API_NUM_PROXIES, as the API's throttles read it (not a forged header).
+AXES_CLIENT_IP_CALLABLE = "api.client_address.client_address"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -283,5 +307,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     # httpx logs every request at INFO (JWKS refreshes, Supabase calls); keep only problems.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    # django-axes announces itself at INFO in every process; its lockouts are WARNINGs.
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},
+    },
 }
