@@ -2,8 +2,10 @@
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware import http
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
+from api.conditional import PreconditionFailed
 from api.views import is_api_path
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -71,4 +73,19 @@ class CachePolicyMiddleware:
             patch_cache_control(response, no_store=True)
         if "HTTP_AUTHORIZATION" in request.META:
             patch_cache_control(response, private=True, no_cache=True)
+        return response
+
+
+class ConditionalGetMiddleware(http.ConditionalGetMiddleware):
+    """Django's ETags and 304s for GET, with the API's JSON body on its bodiless 412.
+
+    A GET whose If-Match names no current ETag is refused with 412 (RFC 9110 §13.1.1) by
+    Django before any API code sees it; under /api/ every error body is JSON.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        response = super().process_response(request, response)
+        if response.status_code == 412 and is_api_path(request.path) and not response.content:
+            error = PreconditionFailed()
+            return JsonResponse({"detail": error.detail, "code": error.default_code}, status=412)
         return response

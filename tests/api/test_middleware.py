@@ -199,3 +199,32 @@ def test_pages_outside_the_api_are_left_alone(anon_client, db):
     assert response.status_code == 200
     assert "authorization" not in varies_on(response)
     assert "private" not in cache_control(response)
+
+
+# -- ConditionalGetMiddleware ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/api/posts/{id}", "/api/profiles/me"])
+def test_get_with_a_stale_if_match_is_json_412(author_client, author_posts, path):
+    published, _draft = author_posts
+    before = list(Post.objects.values())
+
+    response = author_client.get(path.format(id=published.id), HTTP_IF_MATCH='"stale"')
+
+    assert response.status_code == 412
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "detail": "The resource changed since you read it (If-Match does not match its ETag).",
+        "code": "precondition_failed",
+    }
+    assert list(Post.objects.values()) == before
+
+
+def test_get_with_the_current_if_match_is_served(author_client, author_posts):
+    published, _draft = author_posts
+    etag = author_client.get(f"/api/posts/{published.id}")["ETag"]
+
+    response = author_client.get(f"/api/posts/{published.id}", HTTP_IF_MATCH=etag)
+
+    assert response.status_code == 200
+    assert response.json()["id"] == str(published.id)
