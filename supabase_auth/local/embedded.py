@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 import warnings
 from datetime import UTC, datetime
@@ -40,6 +41,11 @@ STARTED_MARK = "postmaster.opts"
 READY_TIMEOUT = 30.0
 
 
+# The wheel's inter-process lock (fasteners) is not thread-safe: one thread of a process at a
+# time may take it (a second one's release raised "Unable to release an unacquired lock").
+_one_thread = threading.Lock()
+
+
 class EmbeddedPostgresError(RuntimeError):
     """The embedded server cannot be used, for a reason its message gives in one line."""
 
@@ -58,14 +64,15 @@ def _server(data_dir: Path):
     wheel = _wheel()
     data_dir = data_dir.resolve()  # as the wheel names it, and as `postgres -D` shows it
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    with wheel.PostgresServer._lock:  # the lock the wheel holds while it starts a server
-        recover(data_dir)
-    server = wheel.get_server(data_dir, cleanup_mode=None)
-    if not (data_dir / PID_FILE).exists():
-        # get_server() caches its handle per process and trusts it; the server may have been
-        # stopped since (make db-stop, a fault-injection test), so start it again.
-        with server._lock:
-            server.ensure_postgres_running()
+    with _one_thread:
+        with wheel.PostgresServer._lock:  # the lock the wheel holds while it starts a server
+            recover(data_dir)
+        server = wheel.get_server(data_dir, cleanup_mode=None)
+        if not (data_dir / PID_FILE).exists():
+            # get_server() caches its handle per process and trusts it; the server may have
+            # been stopped since (make db-stop, a fault-injection test), so start it again.
+            with server._lock:
+                server.ensure_postgres_running()
     return server
 
 
@@ -220,7 +227,7 @@ def stop(data_dir: Path) -> bool:
     """Stop the server in data_dir; return whether one was running."""
     wheel = _wheel()
     data_dir = data_dir.resolve()
-    with wheel.PostgresServer._lock:
+    with _one_thread, wheel.PostgresServer._lock:
         if recover(data_dir) is None:
             return False
         wheel.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=_system_user())

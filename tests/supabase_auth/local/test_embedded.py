@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -216,3 +217,19 @@ def test_a_running_server_is_left_alone(cluster):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert (cluster / "postmaster.pid").read_text() == pid_file
+
+
+def test_threads_of_one_process_start_it_at_once(cluster):
+    # Each new database connection of a threaded worker calls start(); the wheel's own
+    # inter-process lock is not thread-safe ("Unable to release an unacquired lock").
+    threads, rounds = 8, 5
+    barrier = threading.Barrier(threads)
+
+    def start(_) -> Path:
+        barrier.wait()
+        return embedded.start(cluster)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        socket_dirs = [d for _ in range(rounds) for d in pool.map(start, range(threads))]
+
+    assert socket_dirs == [cluster] * threads * rounds
