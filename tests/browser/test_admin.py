@@ -11,18 +11,16 @@ from django.core.management import call_command
 from posts.models import Post
 from profiles.models import Profile
 from tests.factories import make_post, make_profile
+from tests.support.staff import PASSWORD, REFUSED, make_staff
 
 expect = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed: pip install -r requirements-dev.txt"
 ).expect
 
-PASSWORD = "correct horse battery staple"
-REFUSED = "Please enter the correct username and password for a staff account."
-
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_superuser("staff", "staff@example.com", PASSWORD)
+    return make_staff(django_user_model)
 
 
 @pytest.fixture

@@ -10,21 +10,20 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.subprocess_django import PRODUCTION_ENV, run_python
+from tests.support.staff import PASSWORD, REFUSED, make_staff
 
-PASSWORD = "correct horse battery staple"
 LIMIT = 5  # DJANGO_ADMIN_LOGIN_FAILURES' default
 LOCKED = "Log-in locked"
-REFUSED = "Please enter the correct username and password for a staff account."
 
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_superuser("staff", "staff@example.com", PASSWORD)
+    return make_staff(django_user_model)
 
 
 @pytest.fixture
 def other_staff(django_user_model):
-    return django_user_model.objects.create_superuser("other", "other@example.com", PASSWORD)
+    return make_staff(django_user_model, "other")
 
 
 def log_in(username: str, password: str, address: str = "203.0.113.7", **headers):
