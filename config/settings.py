@@ -258,6 +258,9 @@ if not DEBUG and _ADMIN_LOCKOUT_MINUTES < 1:
     raise unsafe("DJANGO_ADMIN_LOGIN_LOCKOUT_MINUTES", "lock out for at least 1 minute")
 AXES_COOLOFF_TIME = timedelta(minutes=_ADMIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The admin form's field, as a plain string: axes' default is a lazy object, which breaks code
+# that treats settings strings as str (the debug page's password masking, re.sub).
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True  # a staff member who mistyped, then got in, starts afresh
 # The client address by API_NUM_PROXIES, as the API's throttles read it (not a forged header).
 AXES_CLIENT_IP_CALLABLE = "api.client_address.client_address"
