@@ -1,6 +1,7 @@
 """Project settings: deployments differ only in environment variables (docs/settings.md)."""
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -80,6 +81,7 @@ INSTALLED_APPS = [
     "profiles",
     "posts",
     "health",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -87,7 +89,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # ETags for every GET (the API sets its own) and 304 for a matching If-None-Match.
-    "django.middleware.http.ConditionalGetMiddleware",
+    "api.middleware.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -95,6 +97,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "api.middleware.RequestSizeLimitMiddleware",
+    # Inside ConditionalGetMiddleware, so a 304 carries the same Cache-Control and Vary.
+    "api.middleware.CachePolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -214,7 +219,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -288,6 +293,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The admin's log-in attempt limit (django-axes): after this many failures for one username from
+# one client address, that pair is locked out for a while; attempts live in the database, so
+# every process and node counts them together. Staff unlock at once with
+# `manage.py axes_reset_username <username>` (or axes_reset_ip_username, axes_reset).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("DJANGO_ADMIN_LOGIN_FAILURES", default=5)
+if not DEBUG and not 1 <= AXES_FAILURE_LIMIT <= 20:
+    raise unsafe("DJANGO_ADMIN_LOGIN_FAILURES", "allow between 1 and 20 failed log-ins")
+_ADMIN_LOCKOUT_MINUTES = env.int("DJANGO_ADMIN_LOGIN_LOCKOUT_MINUTES", default=15)
+if not DEBUG and _ADMIN_LOCKOUT_MINUTES < 1:
+    raise unsafe("DJANGO_ADMIN_LOGIN_LOCKOUT_MINUTES", "lock out for at least 1 minute")
+AXES_COOLOFF_TIME = timedelta(minutes=_ADMIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The admin form's field, as a plain string: axes' default is a lazy object, which breaks code
+# that treats settings strings as str (the debug page's password masking, re.sub).
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True  # a staff member who mistyped, then got in, starts afresh
+# The client address by API_NUM_PROXIES, as the API's throttles read it (not a forged header).
+AXES_CLIENT_IP_CALLABLE = "api.client_address.client_address"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -336,5 +365,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     # httpx logs every request at INFO (JWKS refreshes, Supabase calls); keep only problems.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    # django-axes announces itself at INFO in every process; its lockouts are WARNINGs.
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},
+    },
 }

@@ -10,7 +10,7 @@ from django.utils.functional import SimpleLazyObject
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -127,8 +127,12 @@ class PostViewSet(
     lookup_value_regex = UUID_PATTERN
 
     def get_permissions(self) -> list:
-        if self.action in ("list", "retrieve", "metadata"):
+        if self.action in ("list", "retrieve"):
             return [AllowAny()]
+        if self.action == "metadata":
+            # OPTIONS is open to all; the writes it describes (DRF checks each one as a cloned
+            # request) are offered only to whoever may make them.
+            return [IsAuthenticatedOrReadOnly(), AnonymousSignInsReadOnly(), IsAuthorOrReadOnly()]
         return [IsAuthenticated(), AnonymousSignInsReadOnly(), IsAuthorOrReadOnly()]
 
     @property

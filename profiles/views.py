@@ -77,20 +77,22 @@ class MyProfileView(generics.RetrieveUpdateAPIView):
 
     serializer_class = MyProfileSerializer
     permission_classes = [IsAuthenticated, AnonymousSignInsReadOnly]
+    locked: Profile | None = None  # set by update()
 
     def get_object(self) -> Profile:
-        if self.request.method in ("PUT", "PATCH"):
-            # Lock the row from the If-Match check to the commit (update() is atomic).
-            profile = Profile.objects.select_for_update().get(pk=self.request.user.id)
-            check_if_match(self.request, etag_for(self.get_serializer(profile).data))
-            return profile
-        return self.request.user.profile
+        # Not where the row is locked: DRF's OPTIONS metadata calls get_object() for PUT too,
+        # outside any transaction, where select_for_update() raises.
+        return self.locked or self.request.user.profile
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         return with_etag(super().retrieve(request, *args, **kwargs))
 
     @transaction.atomic
     def update(self, request: Request, *args, **kwargs) -> Response:
+        # Lock the row from the If-Match check to the commit: two writers holding the same
+        # ETag cannot both pass.
+        self.locked = Profile.objects.select_for_update().get(pk=request.user.id)
+        check_if_match(request, etag_for(self.get_serializer(self.locked).data))
         return with_etag(super().update(request, *args, **kwargs))
 
 
