@@ -1,12 +1,13 @@
 """Project settings: every difference between deployments comes from the environment (README)."""
 
+import re
 from pathlib import Path
 
 import environ
 from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from config import database
+from config import cache, database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DIR = BASE_DIR / ".local"
@@ -174,20 +175,28 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Per client IP (anonymous) or user id, counted per process in the local-memory cache.
-    # Anonymous and user rates are off unless set (a gateway usually limits reads); the auth
-    # endpoints (sign-in, sign-up, refresh) are limited by default against password guessing.
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-    ],
+    # Per client address (anonymous) or user id, counted atomically in the shared cache
+    # (api/throttling.py). Anonymous and user rates are off unless set (a gateway usually limits
+    # reads); the auth endpoints are limited by default against password guessing: per address
+    # (sign-in, sign-up, refresh share one budget) and, for sign-in, per account as well.
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.AnonThrottle", "api.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="") or None,
         "user": env.str("API_THROTTLE_USER", default="") or None,
         "auth": env.str("API_THROTTLE_AUTH", default="10/minute") or None,
+        "auth_account": env.str("API_THROTTLE_AUTH_ACCOUNT", default="10/hour") or None,
     },
-    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
+    # Proxies in front whose X-Forwarded-For is trusted for the client address. 0: the peer
+    # address; DRF's own default (None) would trust a header any client can send.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
+if REST_FRAMEWORK["NUM_PROXIES"] < 0:
+    raise ImproperlyConfigured("API_NUM_PROXIES must be 0 or more (0: no proxy in front).")
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+    if _rate is not None and not re.fullmatch(r"[0-9]+/[smhd][a-z]*", _rate):
+        raise ImproperlyConfigured(
+            f"API_THROTTLE_{_scope.upper()} must look like 10/minute (s, m, h or d): {_rate!r}."
+        )
 # Largest request body under /api/ (JSON); views such as the avatar upload set their own.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 # Largest body the server buffers before Django sees it (the avatar upload is the largest any
@@ -202,7 +211,19 @@ SERVER_MAX_BODY_BYTES = env.int(
     ),
 )
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Shared cache (config/cache.py): throttle counters and read-your-writes markers -----------
+# REDIS_URL (or CACHE_URL) makes every process and node count in one Redis; unset, each process
+# counts alone (one node, one worker: as exact; more: N per process). A Redis outage fails open.
+_CACHE_VARIABLE = "REDIS_URL" if env.str("REDIS_URL", default="") else "CACHE_URL"
+CACHES = {
+    "default": cache.cache_config(
+        env.str(_CACHE_VARIABLE, default=""),
+        variable=_CACHE_VARIABLE,
+        timeout=env.float("REDIS_TIMEOUT", default=0.5),
+    )
+}
+# After a cache failure, requests skip the cache this long (one pays the timeout, not all).
+CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=5)
 
 # --- CORS (django-cors-headers): browsers on these origins may call the API -----------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
