@@ -1,5 +1,6 @@
 """Project settings: every difference between deployments comes from the environment (README)."""
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -118,19 +119,46 @@ if not DATABASE_URL and not DEBUG:
     )
 USES_EMBEDDED_DATABASE = DATABASE_URL in ("", database.EMBEDDED)
 DATABASE_POOL_MODE = env.str("DATABASE_POOL_MODE", default="session")
+DATABASES_TUNING = database.Tuning(
+    pool_mode=DATABASE_POOL_MODE,
+    conn_max_age=env.int("DATABASE_CONN_MAX_AGE", default=600),
+    connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=5),
+    statement_timeout=env.int("DATABASE_STATEMENT_TIMEOUT", default=20),
+    prepared_statements=env.bool("DATABASE_PREPARED_STATEMENTS", default=True),
+)
 DATABASES = {
     "default": database.database_config(
-        DATABASE_URL or database.EMBEDDED,
-        database.Tuning(
-            pool_mode=DATABASE_POOL_MODE,
-            conn_max_age=env.int("DATABASE_CONN_MAX_AGE", default=600),
-            connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=5),
-            statement_timeout=env.int("DATABASE_STATEMENT_TIMEOUT", default=20),
-            prepared_statements=env.bool("DATABASE_PREPARED_STATEMENTS", default=True),
-        ),
-        embedded_dir=EMBEDDED_DATABASE_DIR,
+        DATABASE_URL or database.EMBEDDED, DATABASES_TUNING, embedded_dir=EMBEDDED_DATABASE_DIR
     )
 }
+# Read replicas (api/replicas.py): public reads go to them, a client that wrote reads its own
+# writes from the primary for DATABASE_REPLICA_STICKY_SECONDS, a failed replica is skipped
+# for DATABASE_REPLICA_RETRY_SECONDS.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+DATABASE_REPLICA_STICKY_SECONDS = env.float("DATABASE_REPLICA_STICKY_SECONDS", default=10)
+DATABASE_REPLICA_RETRY_SECONDS = env.float("DATABASE_REPLICA_RETRY_SECONDS", default=10)
+if DATABASE_REPLICA_STICKY_SECONDS <= 0 or DATABASE_REPLICA_RETRY_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "DATABASE_REPLICA_STICKY_SECONDS and DATABASE_REPLICA_RETRY_SECONDS must be positive."
+    )
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    if _url == database.EMBEDDED:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS must list Postgres URLs.")
+    # Tests read the test database through every alias (Django's TEST MIRROR).
+    DATABASES[f"replica{_number}"] = database.database_config(_url, DATABASES_TUNING) | {
+        "TEST": {"MIRROR": "default"}
+    }
+if DATABASE_REPLICA_URLS:
+    DATABASE_ROUTERS = ["api.replicas.ReplicaRouter"]
+    MIDDLEWARE.append("api.replicas.ReadYourWritesMiddleware")
+# Migrations over a transaction pooler are refused (supabase_auth/management/commands/
+# migrate.py) unless this names a direct or session connection to the same database.
+DATABASE_MIGRATION_URL = env.str("DATABASE_MIGRATION_URL", default="")
+if DATABASE_MIGRATION_URL:
+    DATABASES["migration"] = database.database_config(
+        DATABASE_MIGRATION_URL,
+        dataclasses.replace(DATABASES_TUNING, pool_mode="session", statement_timeout=0),
+    ) | {"TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Run supabase_local_init automatically before migrations on databases we own (embedded).
