@@ -55,8 +55,10 @@ class PgBouncer(Process):
         workdir = workdir.resolve()
         hand_over(workdir)
         self.port = free_port()
+        # "*" is PgBouncer's fallback: any other name, to the database of that name.
         entries = "\n".join(
-            f"{name} = host={socket_dir} port=5432 dbname=postgres"
+            f"{name} = host={socket_dir} port=5432"
+            + ("" if name == "*" else " dbname=postgres")
             for name, socket_dir in databases.items()
         )
         users = workdir / "users.txt"

@@ -97,7 +97,7 @@ def pgbouncer(primary, replica, cluster_root):
     require("pgbouncer")
     pooler = PgBouncer(
         cluster_root / "pgbouncer",
-        {"primary": primary.socket_dir, "replica": replica.socket_dir},
+        {"primary": primary.socket_dir, "replica": replica.socket_dir, "*": primary.socket_dir},
         pool_size=1,
     ).start()
     yield pooler
