@@ -133,7 +133,7 @@ def test_iterating_a_queryset_opens_no_server_side_cursor_in_transaction_mode(
     # session mode is the negative control: Django's named cursor WITH HOLD stays on the
     # backend that the next client of the pooler gets.
     node, env = pooled_node
-    user_id, token = user_token(primary, env, f"iter-{uuid.uuid4().hex[:6]}@example.com")
+    _, token = user_token(primary, env, f"iter-{uuid.uuid4().hex[:6]}@example.com")
     exercise_the_api(node.url, {"Authorization": f"Bearer {token}"}, 2)
     code = "from django.conf import settings\n" + ITERATE_ONE_ROW.replace(
         "settings.POOLER_PROBE_URL", repr(pgbouncer.url("primary"))
