@@ -171,6 +171,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers per node")
     parser.add_argument("--port", type=int, default=8080, help="nginx's port")
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".local" / "cluster")
     args = parser.parse_args()
     stop = {"requested": False}
 
@@ -178,9 +179,7 @@ def main() -> None:
         stop["requested"] = True
 
     signal.signal(signal.SIGTERM, request_stop)
-    cluster = Cluster(
-        ROOT / ".local" / "cluster", nodes=args.nodes, workers=args.workers, port=args.port
-    )
+    cluster = Cluster(args.workdir, nodes=args.nodes, workers=args.workers, port=args.port)
     try:
         cluster.start()
         env_file = cluster.workdir / "cluster.env"

@@ -22,8 +22,11 @@ import json
 from django.test import Client
 client = Client()
 answers = [
-    client.post("/api/auth/signin", {"email": f"u{i}@example.com", "password": "long enough password"},
-                content_type="application/json").status_code
+    client.post(
+        "/api/auth/signin",
+        {"email": f"u{i}@example.com", "password": "long enough password"},
+        content_type="application/json",
+    ).status_code
     for i in range(3)
 ]
 print(json.dumps(answers))
