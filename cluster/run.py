@@ -123,10 +123,10 @@ class Cluster:
         self.started.append(process)
         return process
 
-    def start_node(self, number: int) -> Process:
+    def start_node(self, number: int, **overrides: str) -> Process:
         """Start API node `number` (gunicorn with config/gunicorn.py) and wait for /health."""
         port = free_port()
-        env = self.env | {"HOST": "127.0.0.1", "PORT": str(port)}
+        env = self.env | overrides | {"HOST": "127.0.0.1", "PORT": str(port)}
         node = Process(
             f"node{number}",
             [

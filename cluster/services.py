@@ -57,8 +57,7 @@ class PgBouncer(Process):
         self.port = free_port()
         # "*" is PgBouncer's fallback: any other name, to the database of that name.
         entries = "\n".join(
-            f"{name} = host={socket_dir} port=5432"
-            + ("" if name == "*" else " dbname=postgres")
+            f"{name} = host={socket_dir} port=5432" + ("" if name == "*" else " dbname=postgres")
             for name, socket_dir in databases.items()
         )
         users = workdir / "users.txt"

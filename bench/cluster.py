@@ -1,0 +1,174 @@
+"""`make bench-cluster`: what the several-node shape costs and carries, measured with wrk.
+
+Starts the `make cluster` shape (cluster/run.py: production settings, one gunicorn worker per
+node) on a seeded primary and its replica, then runs each scenario against:
+  direct     one node, Postgres direct (session mode, prepared statements): the baseline;
+  pooled     the same node shape through PgBouncer in transaction mode;
+  nginx-1    nginx in front of one pooled node;
+  nginx-2    nginx in front of two pooled nodes (public reads on the replica).
+On a 2-core machine two nodes share the same CPUs: the figures give the per-node cost of the
+proxy and the pooler, not a speed-up. Results: a table on stdout, JSON in bench/results/.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.stack import BENCH_USER, RESULTS, SEED_SQL, log, parse_wrk
+from cluster.run import Cluster
+from cluster.services import Nginx
+from supabase_auth import dev_tokens
+
+SCENARIOS = {
+    "feed": ("/api/posts/", False),  # a public read: the replica's in nginx-2
+    "me": ("/api/posts/me", True),  # authenticated, always the primary
+}
+WAYS = ("direct", "pooled", "nginx-1", "nginx-2")
+
+
+def seed(cluster: Cluster, posts: int) -> str:
+    """Seed the primary like `make bench` does; return a bench user's access token."""
+    with psycopg.connect(
+        cluster.primary.url, autocommit=True, cursor_factory=psycopg.ClientCursor
+    ) as conn:
+        conn.execute(SEED_SQL, {"posts": posts, "authors": 100, "bench_user": BENCH_USER})
+        session_id = uuid.uuid4()
+        conn.execute(
+            "insert into auth.sessions (id, user_id, created_at) values (%s, %s, now())",
+            [session_id, BENCH_USER],
+        )
+    now = int(time.time())
+    claims = {
+        "iss": f"{cluster.env['SUPABASE_URL']}/auth/v1",
+        "aud": "authenticated",
+        "sub": str(BENCH_USER),
+        "exp": now + 7200,
+        "iat": now,
+        "email": "bench@bench.example",
+        "role": "authenticated",
+        "aal": "aal1",
+        "session_id": str(session_id),
+        "is_anonymous": False,
+    }
+    return dev_tokens.sign_hs256(claims, cluster.env["SUPABASE_JWT_SECRET"])
+
+
+def check(base: str, token: str) -> None:
+    """Fail before measuring unless every scenario answers 200 through this way in."""
+    for name, (path, signed) in SCENARIOS.items():
+        headers = {"Authorization": f"Bearer {token}"} if signed else {}
+        response = httpx.get(base + path, headers=headers, timeout=10)
+        assert response.status_code == 200, f"{name} via {base}: {response.status_code}"
+
+
+def main() -> None:
+    """Measure every way in on every scenario; print the table and write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=int, default=6, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (medians)")
+    parser.add_argument("--posts", type=int, default=10_000)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    cluster = Cluster(workdir, nodes=2, workers=1)
+    try:
+        log("starting the cluster (primary, replica, PgBouncer, Redis, 2 nodes, nginx)")
+        cluster.start()
+        token = seed(cluster, args.posts)
+        time.sleep(1)  # the replica replays the seed
+        direct = cluster.start_node(
+            3,
+            DATABASE_URL=cluster.primary.url,
+            DATABASE_POOL_MODE="session",
+            DATABASE_REPLICA_URLS="",
+        )
+        one_node = Nginx(workdir / "nginx-1", cluster.node_urls[:1]).start()
+        cluster.started.append(one_node)
+        ways = {
+            "direct": f"http://{cluster.node_urls[2]}",
+            "pooled": f"http://{cluster.node_urls[0]}",
+            "nginx-1": one_node.url,
+            "nginx-2": cluster.nginx.url,
+        }
+        assert direct.running
+        for base in ways.values():
+            check(base, token)
+        results = measure(ways, token, args.rounds, args.duration)
+    finally:
+        cluster.stop()
+    report(results)
+    results["machine"] = {"cpus": os.cpu_count(), "load_average": os.getloadavg()}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"cluster-{stamp}.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+def run_wrk(url: str, token: str | None, connections: int, duration: int) -> dict:
+    """Run wrk with this many connections; return bench.stack.parse_wrk's figures."""
+    threads = min(2, connections)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    if token:
+        command += ["-H", f"Authorization: Bearer {token}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+    return parse_wrk(output.stdout)
+
+
+def measure(ways: dict, token: str, rounds: int, duration: int) -> dict:
+    """Return, per scenario and way in, the medians over alternating rounds.
+
+    Each round visits the ways in a rotated order, so that a noisy neighbour on a shared
+    machine weighs on all of them alike. `rps`/`p99_ms`: 16 connections; `p50_c1_ms`: one
+    connection, the per-request latency that a proxy or a pooler adds to.
+    """
+    samples: dict[str, dict[str, list]] = {}
+    for number in range(rounds):
+        order = WAYS[number % len(WAYS) :] + WAYS[: number % len(WAYS)]
+        for scenario, (path, signed) in SCENARIOS.items():
+            for way in order:
+                log(f"round {number + 1}/{rounds}: {scenario} via {way}")
+                url, bearer = ways[way] + path, token if signed else None
+                loaded = run_wrk(url, bearer, 16, duration)
+                single = run_wrk(url, bearer, 1, max(duration // 2, 2))
+                entry = samples.setdefault(f"{scenario} {way}", {})
+                entry.setdefault("rps", []).append(loaded["rps"])
+                entry.setdefault("p99_ms", []).append(loaded["p99_ms"])
+                entry.setdefault("p50_c1_ms", []).append(single["p50_ms"])
+                entry.setdefault("errors", []).append(
+                    loaded["non_2xx"] + loaded["socket_errors"] + single["non_2xx"]
+                )
+    return {
+        key: {name: statistics.median(values) for name, values in entry.items()}
+        | {"errors": sum(entry["errors"])}
+        for key, entry in samples.items()
+    }
+
+
+def report(results: dict) -> None:
+    """Print the medians, then what nginx and PgBouncer add per request."""
+    sys.stdout.write(f"{'scenario':<16}{'req/s':>9}{'p99 ms':>9}{'p50 c1 ms':>11}{'errors':>8}\n")
+    for key, r in results.items():
+        sys.stdout.write(
+            f"{key:<16}{r['rps']:>9.1f}{r['p99_ms']:>9.1f}{r['p50_c1_ms']:>11.2f}{r['errors']:>8}\n"
+        )
+    for scenario in SCENARIOS:
+        p50 = {way: results[f"{scenario} {way}"]["p50_c1_ms"] for way in WAYS}
+        sys.stdout.write(
+            f"{scenario}: PgBouncer adds {p50['pooled'] - p50['direct']:+.2f} ms, "
+            f"nginx adds {p50['nginx-1'] - p50['pooled']:+.2f} ms per request "
+            f"(medians, one connection)\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
