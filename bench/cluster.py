@@ -11,6 +11,7 @@ proxy and the pooler, not a speed-up. Results: a table on stdout, JSON in bench/
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -22,6 +23,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import psutil
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -77,7 +79,7 @@ def main() -> None:
     """Measure every way in on every scenario; print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=6, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (medians)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (medians)")
     parser.add_argument("--posts", type=int, default=10_000)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
@@ -104,7 +106,12 @@ def main() -> None:
         assert direct.running
         for base in ways.values():
             check(base, token)
-        results = measure(ways, token, args.rounds, args.duration)
+        programs = {
+            "api": [node.process.pid for node in cluster.nodes],
+            "nginx": [cluster.nginx.process.pid, one_node.process.pid],
+            "pgbouncer": [cluster.pgbouncer.process.pid],
+        }
+        results = measure(ways, token, args.rounds, args.duration, programs)
     finally:
         cluster.stop()
     report(results)
@@ -118,18 +125,33 @@ def run_wrk(url: str, token: str | None, connections: int, duration: int) -> dic
     """Run wrk with this many connections; return bench.stack.parse_wrk's figures."""
     threads = min(2, connections)
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    command += ["--timeout", "10s"]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True)
     return parse_wrk(output.stdout)
 
 
-def measure(ways: dict, token: str, rounds: int, duration: int) -> dict:
+def cpu_seconds(pids: list[int]) -> float:
+    """Return the CPU time (user + system) used so far by these processes and their children."""
+    total = 0.0
+    for pid in pids:
+        parent = psutil.Process(pid)
+        for process in [parent, *parent.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+def measure(ways: dict, token: str, rounds: int, duration: int, programs: dict) -> dict:
     """Return, per scenario and way in, the medians over alternating rounds.
 
     Each round visits the ways in a rotated order, so that a noisy neighbour on a shared
     machine weighs on all of them alike. `rps`/`p99_ms`: 16 connections; `p50_c1_ms`: one
-    connection, the per-request latency that a proxy or a pooler adds to.
+    connection. `<program>_cpu_us`: CPU microseconds per request spent in the API nodes,
+    nginx and PgBouncer during the 16-connection run: what each hop costs, which waiting for
+    a busy CPU does not inflate.
     """
     samples: dict[str, dict[str, list]] = {}
     for number in range(rounds):
@@ -138,7 +160,14 @@ def measure(ways: dict, token: str, rounds: int, duration: int) -> dict:
             for way in order:
                 log(f"round {number + 1}/{rounds}: {scenario} via {way}")
                 url, bearer = ways[way] + path, token if signed else None
+                before = {name: cpu_seconds(pids) for name, pids in programs.items()}
                 loaded = run_wrk(url, bearer, 16, duration)
+                for name, pids in programs.items():
+                    used = cpu_seconds(pids) - before[name]
+                    per_request = used / max(loaded["requests"], 1) * 1e6
+                    samples.setdefault(f"{scenario} {way}", {}).setdefault(
+                        f"{name}_cpu_us", []
+                    ).append(round(per_request, 1))
                 single = run_wrk(url, bearer, 1, max(duration // 2, 2))
                 entry = samples.setdefault(f"{scenario} {way}", {})
                 entry.setdefault("rps", []).append(loaded["rps"])
