@@ -17,6 +17,7 @@ from cluster import postgres
 from cluster.processes import MissingProgram, program
 from cluster.services import PgBouncer, Redis
 from supabase_auth import dev_tokens
+from tests.api.test_throttling import rates  # noqa: F401  (the throttle-rates fixture)
 from tests.reliability.stack import production_env, start_database
 
 # The end-to-end cluster test runs under `make test-cluster` (TEST_CLUSTER=1), not `make test`.

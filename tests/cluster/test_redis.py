@@ -7,9 +7,7 @@ import threading
 
 import pytest
 import redis as redis_client
-from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
-from rest_framework.throttling import SimpleRateThrottle
 
 from api import shared_cache
 from tests.cluster.conftest import node_env
@@ -31,21 +29,6 @@ answers = [
 ]
 print(json.dumps(answers))
 """
-
-
-@pytest.fixture
-def auth_rate(settings, monkeypatch):
-    """Return set_rate(rate): the per-address sign-in rate, in an empty cache."""
-
-    def set_rate(rate: str) -> None:
-        rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] | {"auth": rate}
-        settings.REST_FRAMEWORK = settings.REST_FRAMEWORK | {"DEFAULT_THROTTLE_RATES": rates}
-        # DRF copies the rates onto SimpleRateThrottle at import.
-        monkeypatch.setattr(
-            SimpleRateThrottle, "THROTTLE_RATES", api_settings.DEFAULT_THROTTLE_RATES
-        )
-
-    return set_rate
 
 
 @pytest.fixture
@@ -106,11 +89,11 @@ def test_processes_sharing_redis_url_share_the_limit(primary, redis):
         assert int(client.get(keys[0])) == 6
 
 
-def test_concurrent_signins_on_redis_never_exceed_the_limit(supabase, redis, cache_at, auth_rate):
+def test_concurrent_signins_on_redis_never_exceed_the_limit(supabase, redis, cache_at, rates):
     # DRF's throttle reads the history from Redis, decides, then writes it back: requests in
     # between all see room. INCR hands out each slot once.
     cache_at(redis.url)
-    auth_rate("5/minute")
+    rates(auth="5/minute")
     start = threading.Barrier(30)
     statuses: list[int] = []
 
@@ -128,13 +111,13 @@ def test_concurrent_signins_on_redis_never_exceed_the_limit(supabase, redis, cac
     assert token_requests(supabase) == 5
 
 
-def test_redis_down_lets_signins_through_with_one_warning(supabase, cache_at, auth_rate, caplog):
+def test_redis_down_lets_signins_through_with_one_warning(supabase, cache_at, rates, caplog):
     dead = socket.socket()
     dead.bind(("127.0.0.1", 0))
     port = dead.getsockname()[1]
     dead.close()  # nothing listens there now: connection refused
     cache_at(f"redis://127.0.0.1:{port}/0")
-    auth_rate("1/minute")
+    rates(auth="1/minute")
 
     with caplog.at_level(logging.WARNING, logger="api.shared_cache"):
         statuses = [sign_in(APIClient(), f"u{i}@example.com").status_code for i in range(3)]
@@ -171,10 +154,10 @@ class SilentServer:
             conn.close()
 
 
-def test_hung_redis_costs_one_request_one_timeout(supabase, cache_at, auth_rate):
+def test_hung_redis_costs_one_request_one_timeout(supabase, cache_at, rates):
     silent = SilentServer()
     cache_at(f"redis://127.0.0.1:{silent.port}/0", timeout=0.5)
-    auth_rate("1/minute")
+    rates(auth="1/minute")
     statuses: list[int] = []
 
     def run() -> None:

@@ -61,6 +61,13 @@ def pause_until_nodes_read_the_replica(nodes, primary, replica, author_id) -> No
             time.sleep(0.2)
 
 
+def publish(node, headers: dict, title: str) -> httpx.Response:
+    """Create a published post through the API node."""
+    return httpx.post(
+        f"{node.url}/api/posts/", json={"title": title, "published": True}, headers=headers
+    )
+
+
 def published_post_on_primary(primary, author_id) -> uuid.UUID:
     post_id = uuid.uuid4()
     primary.execute(
@@ -100,9 +107,7 @@ def test_writer_reads_own_write_on_another_node_while_replica_lags(
     author_id, headers = author
     pause_until_nodes_read_the_replica((node_a, node_b), primary, replica_in_sync, author_id)
 
-    created = httpx.post(
-        f"{node_a.url}/api/posts/", json={"title": "mine", "published": True}, headers=headers
-    )
+    created = publish(node_a, headers, "mine")
     post_id = created.json()["id"]
     own_read = httpx.get(f"{node_b.url}/api/posts/{post_id}", headers=headers)
     own_feed = httpx.get(f"{node_b.url}/api/posts/", headers=headers)
@@ -122,9 +127,7 @@ def test_writer_reads_from_the_replica_again_after_the_window(
     (node_a, node_b), _ = nodes
     author_id, headers = author
     pause_until_nodes_read_the_replica((node_a, node_b), primary, replica_in_sync, author_id)
-    created = httpx.post(
-        f"{node_a.url}/api/posts/", json={"title": "mine", "published": True}, headers=headers
-    )
+    created = publish(node_a, headers, "mine")
     post_id = created.json()["id"]
 
     time.sleep(STICKY_SECONDS + 0.5)
@@ -165,9 +168,7 @@ def test_shared_cache_down_writer_still_reads_own_write(
     pause_until_nodes_read_the_replica((node_a, node_b), primary, replica_in_sync, author_id)
     redis.stop()
 
-    created = httpx.post(
-        f"{node_a.url}/api/posts/", json={"title": "no redis", "published": True}, headers=headers
-    )
+    created = publish(node_a, headers, "no redis")
     post_id = created.json()["id"]
     own_read = httpx.get(f"{node_b.url}/api/posts/{post_id}", headers=headers)
     anonymous = httpx.get(f"{node_b.url}/api/posts/{post_id}")
