@@ -119,7 +119,7 @@ if not DATABASE_URL and not DEBUG:
     )
 USES_EMBEDDED_DATABASE = DATABASE_URL in ("", database.EMBEDDED)
 DATABASE_POOL_MODE = env.str("DATABASE_POOL_MODE", default="session")
-DATABASES_TUNING = database.Tuning(
+_DATABASE_TUNING = database.Tuning(
     pool_mode=DATABASE_POOL_MODE,
     conn_max_age=env.int("DATABASE_CONN_MAX_AGE", default=600),
     connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=5),
@@ -128,7 +128,7 @@ DATABASES_TUNING = database.Tuning(
 )
 DATABASES = {
     "default": database.database_config(
-        DATABASE_URL or database.EMBEDDED, DATABASES_TUNING, embedded_dir=EMBEDDED_DATABASE_DIR
+        DATABASE_URL or database.EMBEDDED, _DATABASE_TUNING, embedded_dir=EMBEDDED_DATABASE_DIR
     )
 }
 # Read replicas (api/replicas.py): public reads go to them, a client that wrote reads its own
@@ -145,7 +145,7 @@ for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
     if _url == database.EMBEDDED:
         raise ImproperlyConfigured("DATABASE_REPLICA_URLS must list Postgres URLs.")
     # Tests read the test database through every alias (Django's TEST MIRROR).
-    DATABASES[f"replica{_number}"] = database.database_config(_url, DATABASES_TUNING) | {
+    DATABASES[f"replica{_number}"] = database.database_config(_url, _DATABASE_TUNING) | {
         "TEST": {"MIRROR": "default"}
     }
 if DATABASE_REPLICA_URLS:
@@ -157,7 +157,7 @@ DATABASE_MIGRATION_URL = env.str("DATABASE_MIGRATION_URL", default="")
 if DATABASE_MIGRATION_URL:
     DATABASES["migration"] = database.database_config(
         DATABASE_MIGRATION_URL,
-        dataclasses.replace(DATABASES_TUNING, pool_mode="session", statement_timeout=0),
+        dataclasses.replace(_DATABASE_TUNING, pool_mode="session", statement_timeout=0),
     ) | {"TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -252,6 +252,8 @@ CACHES = {
 }
 # After a cache failure, requests skip the cache this long (one pays the timeout, not all).
 CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=5)
+if CACHE_RETRY_SECONDS < 0:
+    raise ImproperlyConfigured("CACHE_RETRY_SECONDS must be 0 or more.")
 
 # --- CORS (django-cors-headers): browsers on these origins may call the API -----------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])

@@ -33,7 +33,10 @@ print(json.dumps(answers))
 
 @pytest.fixture
 def cache_at(settings, monkeypatch):
-    """Return use(url, timeout): Django's cache on that Redis, with the pause state reset."""
+    """Return use(url, timeout): Django's cache on that Redis, with the pause state reset.
+
+    Request it after `rates`, whose teardown clears the cache: this one's restores it first.
+    """
 
     def use(url: str, timeout: float = 0.5) -> None:
         settings.CACHES = {
@@ -89,7 +92,7 @@ def test_processes_sharing_redis_url_share_the_limit(primary, redis):
         assert int(client.get(keys[0])) == 6
 
 
-def test_concurrent_signins_on_redis_never_exceed_the_limit(supabase, redis, cache_at, rates):
+def test_concurrent_signins_on_redis_never_exceed_the_limit(supabase, redis, rates, cache_at):
     # DRF's throttle reads the history from Redis, decides, then writes it back: requests in
     # between all see room. INCR hands out each slot once.
     cache_at(redis.url)
@@ -111,7 +114,7 @@ def test_concurrent_signins_on_redis_never_exceed_the_limit(supabase, redis, cac
     assert token_requests(supabase) == 5
 
 
-def test_redis_down_lets_signins_through_with_one_warning(supabase, cache_at, rates, caplog):
+def test_redis_down_lets_signins_through_with_one_warning(supabase, rates, cache_at, caplog):
     dead = socket.socket()
     dead.bind(("127.0.0.1", 0))
     port = dead.getsockname()[1]
@@ -154,7 +157,7 @@ class SilentServer:
             conn.close()
 
 
-def test_hung_redis_costs_one_request_one_timeout(supabase, cache_at, rates):
+def test_hung_redis_costs_one_request_one_timeout(supabase, rates, cache_at):
     silent = SilentServer()
     cache_at(f"redis://127.0.0.1:{silent.port}/0", timeout=0.5)
     rates(auth="1/minute")
