@@ -20,6 +20,8 @@ def cache_config(url: str, *, variable: str, timeout: float) -> dict:
     `timeout` bounds both connecting and each command (seconds): a dead or unreachable Redis
     costs a request at most that long, never a hang (redis-py's defaults wait forever).
     """
+    if timeout <= 0:
+        raise ImproperlyConfigured("REDIS_TIMEOUT must be a positive number of seconds.")
     if not url:
         return {"BACKEND": LOCAL_CACHE}
     parts = urlsplit(url)
@@ -27,8 +29,6 @@ def cache_config(url: str, *, variable: str, timeout: float) -> dict:
         raise ImproperlyConfigured(
             f"{variable} must be a redis://, rediss:// or unix:// URL (got {parts.scheme or '?'}://)."
         )
-    if timeout <= 0:
-        raise ImproperlyConfigured("REDIS_TIMEOUT must be a positive number of seconds.")
     options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
     if parts.password is not None:
         options["password"] = parts.password
