@@ -8,6 +8,7 @@ replica can. Both listen on Unix sockets only.
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,11 +102,10 @@ def resume_replay(replica: Server) -> None:
 def wait_until_caught_up(primary: Server, replica: Server, timeout: float = 30) -> None:
     """Wait until the replica has replayed everything the primary has written so far."""
     target = primary.execute("select pg_current_wal_lsn()")[0][0]
-    replica.execute(
-        "do $$ declare deadline timestamptz := clock_timestamp() + %s * interval '1 second'; "
-        "begin while pg_last_wal_replay_lsn() < %s::pg_lsn loop "
-        "if clock_timestamp() > deadline then raise 'replica did not catch up'; end if; "
-        "perform pg_sleep(0.02); end loop; end $$".replace("%s * ", f"{float(timeout)} * ").replace(
-            "%s::pg_lsn", f"'{target}'::pg_lsn"
-        )
-    )
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(replica.url, autocommit=True) as conn:
+        query = "select pg_last_wal_replay_lsn() >= %s::pg_lsn"
+        while not conn.execute(query, [target]).fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the replica did not replay up to {target} in {timeout} s")
+            time.sleep(0.02)
