@@ -1,6 +1,8 @@
 """Project settings: deployments differ only in environment variables (docs/settings.md)."""
 
+import dataclasses
 import ipaddress
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -9,7 +11,7 @@ import environ
 from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from config import database
+from config import cache, database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DIR = BASE_DIR / ".local"
@@ -133,19 +135,46 @@ if not DATABASE_URL and not DEBUG:
     )
 USES_EMBEDDED_DATABASE = DATABASE_URL in ("", database.EMBEDDED)
 DATABASE_POOL_MODE = env.str("DATABASE_POOL_MODE", default="session")
+_DATABASE_TUNING = database.Tuning(
+    pool_mode=DATABASE_POOL_MODE,
+    conn_max_age=env.int("DATABASE_CONN_MAX_AGE", default=600),
+    connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=5),
+    statement_timeout=env.int("DATABASE_STATEMENT_TIMEOUT", default=20),
+    prepared_statements=env.bool("DATABASE_PREPARED_STATEMENTS", default=True),
+)
 DATABASES = {
     "default": database.database_config(
-        DATABASE_URL or database.EMBEDDED,
-        database.Tuning(
-            pool_mode=DATABASE_POOL_MODE,
-            conn_max_age=env.int("DATABASE_CONN_MAX_AGE", default=600),
-            connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=5),
-            statement_timeout=env.int("DATABASE_STATEMENT_TIMEOUT", default=20),
-            prepared_statements=env.bool("DATABASE_PREPARED_STATEMENTS", default=True),
-        ),
-        embedded_dir=EMBEDDED_DATABASE_DIR,
+        DATABASE_URL or database.EMBEDDED, _DATABASE_TUNING, embedded_dir=EMBEDDED_DATABASE_DIR
     )
 }
+# Read replicas (api/replicas.py): public reads go to them, a client that wrote reads its own
+# writes from the primary for DATABASE_REPLICA_STICKY_SECONDS, a failed replica is skipped
+# for DATABASE_REPLICA_RETRY_SECONDS.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+DATABASE_REPLICA_STICKY_SECONDS = env.float("DATABASE_REPLICA_STICKY_SECONDS", default=10)
+DATABASE_REPLICA_RETRY_SECONDS = env.float("DATABASE_REPLICA_RETRY_SECONDS", default=10)
+if DATABASE_REPLICA_STICKY_SECONDS <= 0 or DATABASE_REPLICA_RETRY_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "DATABASE_REPLICA_STICKY_SECONDS and DATABASE_REPLICA_RETRY_SECONDS must be positive."
+    )
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    if _url == database.EMBEDDED:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS must list Postgres URLs.")
+    # Tests read the test database through every alias (Django's TEST MIRROR).
+    DATABASES[f"replica{_number}"] = database.database_config(_url, _DATABASE_TUNING) | {
+        "TEST": {"MIRROR": "default"}
+    }
+if DATABASE_REPLICA_URLS:
+    DATABASE_ROUTERS = ["api.replicas.ReplicaRouter"]
+    MIDDLEWARE.append("api.replicas.ReadYourWritesMiddleware")
+# Migrations over a transaction pooler are refused (supabase_auth/management/commands/
+# migrate.py) unless this names a direct or session connection to the same database.
+DATABASE_MIGRATION_URL = env.str("DATABASE_MIGRATION_URL", default="")
+if DATABASE_MIGRATION_URL:
+    DATABASES["migration"] = database.database_config(
+        DATABASE_MIGRATION_URL,
+        dataclasses.replace(_DATABASE_TUNING, pool_mode="session", statement_timeout=0),
+    ) | {"TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Run supabase_local_init automatically before migrations on databases we own (embedded).
@@ -223,20 +252,28 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Per client IP (anonymous) or user id, counted per process in the local-memory cache.
-    # Anonymous and user rates are off unless set (a gateway usually limits reads); the auth
-    # endpoints (sign-in, sign-up, refresh) are limited by default against password guessing.
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-    ],
+    # Per client address (anonymous) or user id, counted atomically in the shared cache
+    # (api/throttling.py). Anonymous and user rates are off unless set (a gateway usually limits
+    # reads); the auth endpoints are limited by default against password guessing: per address
+    # (sign-in, sign-up, refresh share one budget) and, for sign-in, per account as well.
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.AnonThrottle", "api.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="") or None,
         "user": env.str("API_THROTTLE_USER", default="") or None,
         "auth": env.str("API_THROTTLE_AUTH", default="10/minute") or None,
+        "auth_account": env.str("API_THROTTLE_AUTH_ACCOUNT", default="10/hour") or None,
     },
-    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
+    # Proxies in front whose X-Forwarded-For is trusted for the client address. 0: the peer
+    # address; DRF's own default (None) would trust a header any client can send.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
+if REST_FRAMEWORK["NUM_PROXIES"] < 0:
+    raise ImproperlyConfigured("API_NUM_PROXIES must be 0 or more (0: no proxy in front).")
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+    if _rate is not None and not re.fullmatch(r"[0-9]+/[smhd][a-z]*", _rate):
+        raise ImproperlyConfigured(
+            f"API_THROTTLE_{_scope.upper()} must look like 10/minute (s, m, h or d): {_rate!r}."
+        )
 # Largest request body under /api/ (JSON); views such as the avatar upload set their own.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 # Largest body the server buffers before Django sees it (the avatar upload is the largest any
@@ -251,7 +288,21 @@ SERVER_MAX_BODY_BYTES = env.int(
     ),
 )
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Shared cache (config/cache.py): throttle counters and read-your-writes markers -----------
+# REDIS_URL (or CACHE_URL) makes every process and node count in one Redis; unset, each process
+# counts alone (one node, one worker: as exact; more: N per process). A Redis outage fails open.
+_CACHE_VARIABLE = "REDIS_URL" if env.str("REDIS_URL", default="") else "CACHE_URL"
+CACHES = {
+    "default": cache.cache_config(
+        env.str(_CACHE_VARIABLE, default=""),
+        variable=_CACHE_VARIABLE,
+        timeout=env.float("REDIS_TIMEOUT", default=0.5),
+    )
+}
+# After a cache failure, requests skip the cache this long (one pays the timeout, not all).
+CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=5)
+if CACHE_RETRY_SECONDS < 0:
+    raise ImproperlyConfigured("CACHE_RETRY_SECONDS must be 0 or more.")
 
 # --- CORS (django-cors-headers): browsers on these origins may call the API -----------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])

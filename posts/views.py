@@ -19,6 +19,7 @@ from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for, with_etag
 from api.filtering import QueryFilterBackend
 from api.pagination import KeysetPagination
 from api.paths import UUID_PATTERN
+from api.replicas import public_read
 from posts.filters import MyPostFilter, PostFilter
 from posts.models import Post
 from posts.permissions import IsAuthorOrReadOnly
@@ -215,6 +216,11 @@ class PostViewSet(
         # one UPDATE or DELETE in autocommit, last writer wins, as the client asked.
         return transaction.atomic() if self._conditional_write() else nullcontext()
 
+    @public_read
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @public_read
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         return with_etag(super().retrieve(request, *args, **kwargs))
 
@@ -234,7 +240,7 @@ class PostViewSet(
 
     @action(detail=False, methods=["get"])
     def me(self, request: Request) -> Response:
-        return self.list(request)
+        return super().list(request)  # the caller's drafts: never from a replica
 
 
 def _rows(posts: QuerySet) -> QuerySet:

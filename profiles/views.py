@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from api import openapi
 from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for, with_etag
 from api.pagination import KeysetPagination
+from api.replicas import public_read
 from posts.models import Post
 from posts.serializers import PostSerializer
 from profiles import avatar
@@ -116,6 +117,10 @@ class PublicProfileView(generics.RetrieveAPIView):
     serializer_class = PublicProfileSerializer
     queryset = Profile.objects.all()
 
+    @public_read
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
 
 @extend_schema_view(
     get=extend_schema(
@@ -137,6 +142,10 @@ class ProfilePostsView(generics.ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = PostSerializer
     pagination_class = KeysetPagination
+
+    @public_read
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         profile = get_object_or_404(Profile.objects.only("id"), pk=self.kwargs["pk"])
