@@ -166,7 +166,8 @@ for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
     }
 if DATABASE_REPLICA_URLS:
     DATABASE_ROUTERS = ["api.replicas.ReplicaRouter"]
-    MIDDLEWARE.append("api.replicas.ReadYourWritesMiddleware")
+    # Before django-axes' middleware, which must stay last.
+    MIDDLEWARE.insert(-1, "api.replicas.ReadYourWritesMiddleware")
 # Migrations over a transaction pooler are refused (supabase_auth/management/commands/
 # migrate.py) unless this names a direct or session connection to the same database.
 DATABASE_MIGRATION_URL = env.str("DATABASE_MIGRATION_URL", default="")
