@@ -6,7 +6,8 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install db-stop db-url bench bench-auth soak token superuser
+.PHONY: run test lint install db-stop db-url bench bench-auth soak token superuser cluster \
+	test-cluster bench-cluster
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -66,3 +67,15 @@ soak: install
 ## bench-auth: what token verification and authentication cost (not part of `make test`)
 bench-auth: install
 	$(BIN)/python bench/auth_bench.py
+
+## cluster: nginx, two API nodes, Redis, PgBouncer, a primary and a replica on loopback (Ctrl-C stops)
+cluster: install
+	$(BIN)/python -m cluster.run $(CLUSTER_ARGS)
+
+## test-cluster: drive the cluster end to end: limits across nodes, key rotation, outages, a node killed
+test-cluster: install
+	TEST_CLUSTER=1 $(BIN)/python -m pytest tests/cluster/test_cluster.py
+
+## bench-cluster: throughput and p99 through nginx with 1 and 2 nodes, and what nginx and PgBouncer cost
+bench-cluster: install
+	$(BIN)/python bench/cluster.py $(BENCH_ARGS)

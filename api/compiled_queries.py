@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import connections
+from django.db import connections, router
 from django.db.models import QuerySet
 from django.db.models.query import NamedValuesListIterable
 from django.db.models.utils import create_namedtuple_class
@@ -20,7 +20,7 @@ from django.db.models.utils import create_namedtuple_class
 
 @dataclass(frozen=True)
 class CompiledQuery:
-    alias: str
+    model: type  # the database is chosen per run: a replica's read or the primary's
     sql: str
     parameters: tuple  # constants, with None where a value goes
     value_positions: tuple[int | None, ...]  # for each parameter: which value, or None
@@ -31,7 +31,7 @@ class CompiledQuery:
             self.parameters[i] if position is None else values[position]
             for i, position in enumerate(self.value_positions)
         ]
-        with connections[self.alias].cursor() as cursor:
+        with connections[router.db_for_read(self.model)].cursor() as cursor:
             cursor.execute(self.sql, parameters)
             return list(map(self.row._make, cursor.fetchall()))
 
@@ -77,5 +77,5 @@ def compile_queryset(queryset: QuerySet, values: tuple) -> CompiledQuery | None:
         for position, parameter in zip(positions, parameters, strict=True)
     )
     return CompiledQuery(
-        queryset.db, sql, constants, positions, create_namedtuple_class(*queryset._fields)
+        queryset.model, sql, constants, positions, create_namedtuple_class(*queryset._fields)
     )

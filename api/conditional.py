@@ -10,6 +10,7 @@ cannot both pass.
 import hashlib
 import json
 
+from django.utils.http import parse_etags, quote_etag
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -28,7 +29,7 @@ def etag_for(representation: dict) -> str:
     digest = hashlib.sha256(
         json.dumps(representation, sort_keys=True, default=str).encode()
     ).hexdigest()
-    return f'"{digest[:32]}"'
+    return quote_etag(digest[:32])
 
 
 def with_etag(response: Response) -> Response:
@@ -38,12 +39,17 @@ def with_etag(response: Response) -> Response:
 
 
 def check_if_match(request: Request, current_etag: str) -> None:
-    """Raise PreconditionFailed unless If-Match is absent, `*`, or lists the current ETag."""
+    """Raise PreconditionFailed unless If-Match is absent, `*`, or lists the current ETag.
+
+    Parsed as Django's own conditional views parse it. The comparison is strong (RFC 9110
+    §13.1.1): a weak `W/"..."` tag never matches, and `*` counts only alone (`If-Match = "*" /
+    #entity-tag`), so a malformed header fails closed instead of matching anything.
+    """
     header = request.headers.get("If-Match")
     if header is None:
         return
-    candidates = {tag.strip() for tag in header.split(",")}
-    if "*" not in candidates and current_etag not in candidates:
+    etags = parse_etags(header)
+    if etags != ["*"] and current_etag not in etags:
         raise PreconditionFailed()
 
 

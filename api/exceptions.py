@@ -2,7 +2,12 @@
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions
@@ -15,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 # Seconds a client should wait before retrying when the database is unreachable.
 DATABASE_RETRY_AFTER = 5
+FORM_LIMIT_DETAIL = "Too many fields or files in the form, or a field too large."
 # The status of each kind of failure raised below the views (api/errors.py).
 SERVICE_ERROR_STATUS = {
     errors.InvalidInput: 400,
@@ -52,6 +58,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         # server's problem, left to Django's logged 500 rather than blamed on the client.
         logger.warning("Database refused a value: %s", exc)
         exc = exceptions.ValidationError({"non_field_errors": ["A value is out of range."]})
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent | RequestDataTooBig):
+        # Django's limits on form bodies (DATA_UPLOAD_MAX_*): the client sent too much, which
+        # Django's own handler would log at ERROR as a security event and answer in HTML.
+        exc = exceptions.ParseError(FORM_LIMIT_DETAIL, code="form_too_large")
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

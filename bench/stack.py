@@ -22,6 +22,7 @@ LUA = ROOT / "bench" / "wrk"
 DATA_DIR = ROOT / ".local" / "bench-postgres"
 SECRET_KEY = "bench-django-secret-" + "f3Kq9Zr2Lw7Yt5Vm" * 3
 BENCH_USER = uuid.UUID("00000000-0000-4000-8000-0000000000be")
+BENCH_SESSION = uuid.UUID("00000000-0000-4000-8000-00000000be55")  # the bench user's sign-in
 
 SEED_SQL = """
 insert into auth.users (id, aud, role, email, created_at, updated_at)
@@ -106,6 +107,12 @@ def prepare_database(server_url: str, name: str, posts: int, authors: int, env: 
             conn.execute("truncate posts, profiles cascade; delete from auth.users")
             conn.execute(SEED_SQL, {"posts": posts, "authors": authors, "bench_user": BENCH_USER})
             log(f"seeded {name} in {time.monotonic() - started:.0f} s")
+        # The bench user's sign-in session, which its tokens name (SUPABASE_AUTH_CHECK_SESSION).
+        conn.execute(
+            "insert into auth.sessions (id, user_id, created_at, updated_at) "
+            "values (%s, %s, now(), now()) on conflict (id) do nothing",
+            [BENCH_SESSION, BENCH_USER],
+        )
         conn.execute("vacuum analyze posts")
         conn.execute("checkpoint")  # the seed's dirty pages are not flushed during a scenario
     return url
@@ -209,7 +216,7 @@ def user_token(signing_key, supabase_url: str, ttl: int = 7200) -> str:
         "phone": "",
         "role": "authenticated",
         "aal": "aal1",
-        "session_id": str(uuid.uuid4()),
+        "session_id": str(BENCH_SESSION),  # a live session: the API checks auth.sessions
         "is_anonymous": False,
         "app_metadata": {"provider": "email"},
         "user_metadata": {},

@@ -1,12 +1,17 @@
 """Project settings: deployments differ only in environment variables (docs/settings.md)."""
 
+import dataclasses
+import ipaddress
+import re
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from config import database
+from config import cache, database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DIR = BASE_DIR / ".local"
@@ -35,6 +40,15 @@ def required(name: str, dev_default, cast=str):
             f"{name} must be set when DJANGO_DEBUG is off (see docs/settings.md)."
         )
     return value
+
+
+def is_loopback_url(url: str) -> bool:
+    """Return whether url names this machine (localhost, 127.0.0.0/8, ::1)."""
+    try:
+        host = urlsplit(url).hostname or ""
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a malformed URL, or a host name that is not localhost
+        return False
 
 
 def unsafe(name: str, reason: str) -> ImproperlyConfigured:
@@ -69,6 +83,7 @@ INSTALLED_APPS = [
     "profiles",
     "posts",
     "health",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -76,7 +91,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # ETags for every GET (the API sets its own) and 304 for a matching If-None-Match.
-    "django.middleware.http.ConditionalGetMiddleware",
+    "api.middleware.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -84,8 +99,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "api.middleware.RequestSizeLimitMiddleware",
+    # Inside ConditionalGetMiddleware, so a 304 carries the same Cache-Control and Vary.
+    "api.middleware.CachePolicyMiddleware",
     # DATABASE_RLS=enforce: API requests query as Supabase's anon/authenticated (docs/rls.md).
     "supabase_auth.middleware.RowLevelSecurityMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -119,19 +137,47 @@ if not DATABASE_URL and not DEBUG:
     )
 USES_EMBEDDED_DATABASE = DATABASE_URL in ("", database.EMBEDDED)
 DATABASE_POOL_MODE = env.str("DATABASE_POOL_MODE", default="session")
+_DATABASE_TUNING = database.Tuning(
+    pool_mode=DATABASE_POOL_MODE,
+    conn_max_age=env.int("DATABASE_CONN_MAX_AGE", default=600),
+    connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=5),
+    statement_timeout=env.int("DATABASE_STATEMENT_TIMEOUT", default=20),
+    prepared_statements=env.bool("DATABASE_PREPARED_STATEMENTS", default=True),
+)
 DATABASES = {
     "default": database.database_config(
-        DATABASE_URL or database.EMBEDDED,
-        database.Tuning(
-            pool_mode=DATABASE_POOL_MODE,
-            conn_max_age=env.int("DATABASE_CONN_MAX_AGE", default=600),
-            connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=5),
-            statement_timeout=env.int("DATABASE_STATEMENT_TIMEOUT", default=20),
-            prepared_statements=env.bool("DATABASE_PREPARED_STATEMENTS", default=True),
-        ),
-        embedded_dir=EMBEDDED_DATABASE_DIR,
+        DATABASE_URL or database.EMBEDDED, _DATABASE_TUNING, embedded_dir=EMBEDDED_DATABASE_DIR
     )
 }
+# Read replicas (api/replicas.py): public reads go to them, a client that wrote reads its own
+# writes from the primary for DATABASE_REPLICA_STICKY_SECONDS, a failed replica is skipped
+# for DATABASE_REPLICA_RETRY_SECONDS.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+DATABASE_REPLICA_STICKY_SECONDS = env.float("DATABASE_REPLICA_STICKY_SECONDS", default=10)
+DATABASE_REPLICA_RETRY_SECONDS = env.float("DATABASE_REPLICA_RETRY_SECONDS", default=10)
+if DATABASE_REPLICA_STICKY_SECONDS <= 0 or DATABASE_REPLICA_RETRY_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "DATABASE_REPLICA_STICKY_SECONDS and DATABASE_REPLICA_RETRY_SECONDS must be positive."
+    )
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    if _url == database.EMBEDDED:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS must list Postgres URLs.")
+    # Tests read the test database through every alias (Django's TEST MIRROR).
+    DATABASES[f"replica{_number}"] = database.database_config(_url, _DATABASE_TUNING) | {
+        "TEST": {"MIRROR": "default"}
+    }
+if DATABASE_REPLICA_URLS:
+    DATABASE_ROUTERS = ["api.replicas.ReplicaRouter"]
+    # Before django-axes' middleware, which must stay last.
+    MIDDLEWARE.insert(-1, "api.replicas.ReadYourWritesMiddleware")
+# Migrations over a transaction pooler are refused (supabase_auth/management/commands/
+# migrate.py) unless this names a direct or session connection to the same database.
+DATABASE_MIGRATION_URL = env.str("DATABASE_MIGRATION_URL", default="")
+if DATABASE_MIGRATION_URL:
+    DATABASES["migration"] = database.database_config(
+        DATABASE_MIGRATION_URL,
+        dataclasses.replace(_DATABASE_TUNING, pool_mode="session", statement_timeout=0),
+    ) | {"TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # `enforce`: each API request's statements run as Supabase's anon or authenticated role with
 # the request's verified claims, so the RLS policies bind the API as they bind the Data API
@@ -156,7 +202,24 @@ SUPABASE_URL = env.str("SUPABASE_URL", default="http://127.0.0.1:54321" if DEBUG
 )
 SUPABASE_ANON_KEY = env.str("SUPABASE_ANON_KEY", default="")
 SUPABASE_SERVICE_ROLE_KEY = env.str("SUPABASE_SERVICE_ROLE_KEY", default="")
-SUPABASE_JWT_SECRET = env.str("SUPABASE_JWT_SECRET", default=DEV_JWT_SECRET if DEBUG else "")
+# The CLI's secret is public: with it anyone can sign a token for any user id, and user ids are
+# public (profiles). It may verify tokens of a local stack only, never a reachable project.
+supabase_is_local = is_loopback_url(SUPABASE_URL)
+if "SUPABASE_JWT_SECRET" in env:
+    SUPABASE_JWT_SECRET = env.str("SUPABASE_JWT_SECRET")  # empty: HS256 tokens are refused
+elif DEBUG and not supabase_is_local:
+    raise ImproperlyConfigured(
+        "SUPABASE_JWT_SECRET must be set when SUPABASE_URL is not a loopback address: the "
+        "Supabase CLI's public development secret is used only for a local stack. Set the "
+        "project's JWT secret, or SUPABASE_JWT_SECRET= (empty) to accept only JWKS-signed tokens."
+    )
+else:
+    SUPABASE_JWT_SECRET = DEV_JWT_SECRET if DEBUG else ""
+if SUPABASE_JWT_SECRET == DEV_JWT_SECRET and not supabase_is_local:
+    raise ImproperlyConfigured(
+        "SUPABASE_JWT_SECRET is the Supabase CLI's public development secret, accepted only "
+        "with a loopback SUPABASE_URL; set the project's own JWT secret."
+    )
 SUPABASE_JWKS_URL = env.str(
     "SUPABASE_JWKS_URL",
     default=f"{SUPABASE_URL}/auth/v1/.well-known/jwks.json" if SUPABASE_URL else "",
@@ -176,8 +239,19 @@ SUPABASE_JWKS_MAX_AGE = env.float("SUPABASE_JWKS_MAX_AGE", default=600)
 # At most one fetch per this many seconds for tokens naming an unknown kid.
 SUPABASE_JWKS_REFETCH_COOLDOWN = env.float("SUPABASE_JWKS_REFETCH_COOLDOWN", default=10)
 SUPABASE_JWKS_TIMEOUT = env.float("SUPABASE_JWKS_TIMEOUT", default=2)
+# How long a token naming an unknown kid waits for the refetch it starts before the answer is
+# a 503 with Retry-After (the fetch goes on in the background). A single-threaded worker
+# serves nothing else meanwhile, so this stays far below the 100 ms a request may take.
+SUPABASE_JWKS_WAIT = env.float("SUPABASE_JWKS_WAIT", default=0.05)
+if not DEBUG and not 0 <= SUPABASE_JWKS_WAIT < SUPABASE_JWKS_TIMEOUT:
+    raise unsafe(
+        "SUPABASE_JWKS_WAIT", "use 0 or more seconds, below SUPABASE_JWKS_TIMEOUT (default 0.05)"
+    )
 # Refuse tokens whose session was signed out (one indexed lookup in auth.sessions, same query).
-SUPABASE_AUTH_CHECK_SESSION = env.bool("SUPABASE_AUTH_CHECK_SESSION", default=False)
+SUPABASE_AUTH_CHECK_SESSION = env.bool("SUPABASE_AUTH_CHECK_SESSION", default=True)
+# Whether users of Supabase's anonymous sign-in (`is_anonymous` claim) may create, change or
+# delete posts, change their profile or upload an avatar; they may always read.
+API_ANONYMOUS_SIGN_IN_WRITES = env.bool("API_ANONYMOUS_SIGN_IN_WRITES", default=False)
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -189,24 +263,32 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Per client IP (anonymous) or user id, counted per process in the local-memory cache.
-    # Anonymous and user rates are off unless set (a gateway usually limits reads); the auth
-    # endpoints (sign-in, sign-up, refresh) are limited by default against password guessing.
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-    ],
+    # Per client address (anonymous) or user id, counted atomically in the shared cache
+    # (api/throttling.py). Anonymous and user rates are off unless set (a gateway usually limits
+    # reads); the auth endpoints are limited by default against password guessing: per address
+    # (sign-in, sign-up, refresh share one budget) and, for sign-in, per account as well.
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.AnonThrottle", "api.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="") or None,
         "user": env.str("API_THROTTLE_USER", default="") or None,
         "auth": env.str("API_THROTTLE_AUTH", default="10/minute") or None,
+        "auth_account": env.str("API_THROTTLE_AUTH_ACCOUNT", default="10/hour") or None,
     },
-    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
+    # Proxies in front whose X-Forwarded-For is trusted for the client address. 0: the peer
+    # address; DRF's own default (None) would trust a header any client can send.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
+if REST_FRAMEWORK["NUM_PROXIES"] < 0:
+    raise ImproperlyConfigured("API_NUM_PROXIES must be 0 or more (0: no proxy in front).")
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+    if _rate is not None and not re.fullmatch(r"[0-9]+/[smhd][a-z]*", _rate):
+        raise ImproperlyConfigured(
+            f"API_THROTTLE_{_scope.upper()} must look like 10/minute (s, m, h or d): {_rate!r}."
+        )
 # Largest request body under /api/ (JSON); views such as the avatar upload set their own.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 # Largest body the server buffers before Django sees it (the avatar upload is the largest any
@@ -221,7 +303,21 @@ SERVER_MAX_BODY_BYTES = env.int(
     ),
 )
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Shared cache (config/cache.py): throttle counters and read-your-writes markers -----------
+# REDIS_URL (or CACHE_URL) makes every process and node count in one Redis; unset, each process
+# counts alone (one node, one worker: as exact; more: N per process). A Redis outage fails open.
+_CACHE_VARIABLE = "REDIS_URL" if env.str("REDIS_URL", default="") else "CACHE_URL"
+CACHES = {
+    "default": cache.cache_config(
+        env.str(_CACHE_VARIABLE, default=""),
+        variable=_CACHE_VARIABLE,
+        timeout=env.float("REDIS_TIMEOUT", default=0.5),
+    )
+}
+# After a cache failure, requests skip the cache this long (one pays the timeout, not all).
+CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=5)
+if CACHE_RETRY_SECONDS < 0:
+    raise ImproperlyConfigured("CACHE_RETRY_SECONDS must be 0 or more.")
 
 # --- CORS (django-cors-headers): browsers on these origins may call the API -----------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -263,6 +359,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The admin's log-in attempt limit (django-axes): after this many failures for one username from
+# one client address, that pair is locked out for a while; attempts live in the database, so
+# every process and node counts them together. Staff unlock at once with
+# `manage.py axes_reset_username <username>` (or axes_reset_ip_username, axes_reset).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("DJANGO_ADMIN_LOGIN_FAILURES", default=5)
+if not DEBUG and not 1 <= AXES_FAILURE_LIMIT <= 20:
+    raise unsafe("DJANGO_ADMIN_LOGIN_FAILURES", "allow between 1 and 20 failed log-ins")
+_ADMIN_LOCKOUT_MINUTES = env.int("DJANGO_ADMIN_LOGIN_LOCKOUT_MINUTES", default=15)
+if not DEBUG and _ADMIN_LOCKOUT_MINUTES < 1:
+    raise unsafe("DJANGO_ADMIN_LOGIN_LOCKOUT_MINUTES", "lock out for at least 1 minute")
+AXES_COOLOFF_TIME = timedelta(minutes=_ADMIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The admin form's field, as a plain string: axes' default is a lazy object, which breaks code
+# that treats settings strings as str (the debug page's password masking, re.sub).
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True  # a staff member who mistyped, then got in, starts afresh
+# The client address by API_NUM_PROXIES, as the API's throttles read it (not a forged header).
+AXES_CLIENT_IP_CALLABLE = "api.client_address.client_address"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -299,6 +419,10 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = env.list("DJANGO_SILENCED_SYSTEM_CHECKS", default=[])
 
+# --- Error reports (the debug page, error e-mails) ---------------------------------------------
+# Django masks settings by name only; this also masks passwords inside URLs (DATABASE_URL, ...).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.PasswordFilter"
+
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
@@ -307,5 +431,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     # httpx logs every request at INFO (JWKS refreshes, Supabase calls); keep only problems.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    # django-axes announces itself at INFO in every process; its lockouts are WARNINGs.
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},
+    },
 }

@@ -18,7 +18,6 @@ os.environ.update(
         "SUPABASE_JWT_SECRET": "test-jwt-secret-that-is-long-enough-for-hs256-0123",
         "SUPABASE_ANON_KEY": "",
         "SUPABASE_SERVICE_ROLE_KEY": "",
-        "SUPABASE_AUTH_CHECK_SESSION": "false",
         "DATABASE_URL": os.environ.get("TEST_DATABASE_URL") or "embedded",
         # The suite runs in both modes (docs/rls.md): `DATABASE_RLS=enforce make test`.
         "DATABASE_RLS": os.environ.get("DATABASE_RLS") or "off",

@@ -15,4 +15,8 @@ urlpatterns = [
     re_path(r"^api$", not_found),  # not a redirect to /api/
 ]
 
+# Whatever no route or view answers: JSON under /api/, Django's pages elsewhere.
+handler400 = "api.views.bad_request"
+handler403 = "api.views.permission_denied"
+handler404 = "api.views.page_not_found"
 handler500 = "api.views.server_error"

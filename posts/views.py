@@ -10,7 +10,7 @@ from django.utils.functional import SimpleLazyObject
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,11 +19,13 @@ from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for, with_etag
 from api.filtering import QueryFilterBackend
 from api.pagination import KeysetPagination
 from api.paths import UUID_PATTERN
+from api.replicas import public_read
 from posts import changes
 from posts.filters import MyPostFilter, PostFilter
 from posts.models import Post
 from posts.permissions import IsAuthorOrReadOnly
 from posts.serializers import PostChangesQuerySerializer, PostChangesSerializer, PostSerializer
+from supabase_auth.permissions import AnonymousSignInsReadOnly
 
 POST_EXAMPLE = OpenApiExample(
     "post",
@@ -127,9 +129,13 @@ class PostViewSet(
     lookup_value_regex = UUID_PATTERN
 
     def get_permissions(self) -> list:
-        if self.action in ("list", "retrieve", "metadata"):
+        if self.action in ("list", "retrieve"):
             return [AllowAny()]
-        return [IsAuthenticated(), IsAuthorOrReadOnly()]
+        if self.action == "metadata":
+            # OPTIONS is open to all; the writes it describes (DRF checks each one as a cloned
+            # request) are offered only to whoever may make them.
+            return [IsAuthenticatedOrReadOnly(), AnonymousSignInsReadOnly(), IsAuthorOrReadOnly()]
+        return [IsAuthenticated(), AnonymousSignInsReadOnly(), IsAuthorOrReadOnly()]
 
     @property
     def filterset_class(self):
@@ -217,6 +223,11 @@ class PostViewSet(
         # one UPDATE or DELETE in autocommit, last writer wins, as the client asked.
         return transaction.atomic() if self._conditional_write() else nullcontext()
 
+    @public_read
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @public_read
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         return with_etag(super().retrieve(request, *args, **kwargs))
 
@@ -236,7 +247,7 @@ class PostViewSet(
 
     @action(detail=False, methods=["get"])
     def me(self, request: Request) -> Response:
-        return self.list(request)
+        return super().list(request)  # the caller's drafts: never from a replica
 
 
 def _rows(posts: QuerySet) -> QuerySet:

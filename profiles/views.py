@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from api import openapi
 from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for, with_etag
 from api.pagination import KeysetPagination
+from api.replicas import public_read
 from posts.models import Post
 from posts.serializers import PostSerializer
 from profiles import avatar
@@ -26,6 +27,7 @@ from profiles.serializers import (
     PublicProfileSerializer,
 )
 from supabase_auth import request_role
+from supabase_auth.permissions import AnonymousSignInsReadOnly
 from supabase_auth.services import storage
 
 MY_PROFILE_WRITE_RESPONSES = {
@@ -76,27 +78,30 @@ class MyProfileView(generics.RetrieveUpdateAPIView):
     """The caller's profile; authentication already loaded it, so reading costs no query."""
 
     serializer_class = MyProfileSerializer
+    permission_classes = [IsAuthenticated, AnonymousSignInsReadOnly]
+    locked: Profile | None = None  # set by update()
 
     def get_object(self) -> Profile:
-        if self.request.method in ("PUT", "PATCH"):
-            # Lock the row from the If-Match check to the commit (update() is atomic). Its
-            # public columns only: the email is the token's, which authentication just stored
-            # (no API role may read it: DATABASE_RLS=enforce).
-            profile = (
-                Profile.objects.select_for_update()
-                .only(*PublicProfileSerializer.Meta.fields)
-                .get(pk=self.request.user.id)
-            )
-            profile.email = self.request.user.profile.email
-            check_if_match(self.request, etag_for(self.get_serializer(profile).data))
-            return profile
-        return self.request.user.profile
+        # Not where the row is locked: DRF's OPTIONS metadata calls get_object() for PUT too,
+        # outside any transaction, where select_for_update() raises.
+        return self.locked or self.request.user.profile
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         return with_etag(super().retrieve(request, *args, **kwargs))
 
     @transaction.atomic
     def update(self, request: Request, *args, **kwargs) -> Response:
+        # Lock the row from the If-Match check to the commit: two writers holding the same
+        # ETag cannot both pass.
+        # Its public columns only: the email is the token's, which authentication just stored
+        # (no API role may read it: DATABASE_RLS=enforce).
+        self.locked = (
+            Profile.objects.select_for_update()
+            .only(*PublicProfileSerializer.Meta.fields)
+            .get(pk=request.user.id)
+        )
+        self.locked.email = request.user.profile.email
+        check_if_match(request, etag_for(self.get_serializer(self.locked).data))
         return with_etag(super().update(request, *args, **kwargs))
 
 
@@ -120,6 +125,10 @@ class PublicProfileView(generics.RetrieveAPIView):
     serializer_class = PublicProfileSerializer
     queryset = Profile.objects.only(*PublicProfileSerializer.Meta.fields)  # never the email
 
+    @public_read
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
 
 @extend_schema_view(
     get=extend_schema(
@@ -142,6 +151,10 @@ class ProfilePostsView(generics.ListAPIView):
     serializer_class = PostSerializer
     pagination_class = KeysetPagination
 
+    @public_read
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         profile = get_object_or_404(Profile.objects.only("id"), pk=self.kwargs["pk"])
         return Post.objects.filter(author_id=profile.id, published=True)
@@ -151,6 +164,7 @@ class MyAvatarView(APIView):
     """Upload or remove the caller's avatar in Supabase Storage, acting with the caller's token."""
 
     parser_classes = [MultiPartParser]
+    permission_classes = [IsAuthenticated, AnonymousSignInsReadOnly]
 
     @staticmethod
     def max_body_bytes() -> int:

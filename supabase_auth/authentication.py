@@ -8,7 +8,6 @@ from supabase_auth import request_role, tokens, users
 from supabase_auth.services.errors import AuthUnavailable
 
 REALM = "api"
-KEYS_RETRY_AFTER = 10  # seconds: about the JWKS refetch cooldown
 
 
 class InvalidToken(exceptions.AuthenticationFailed):
@@ -24,6 +23,8 @@ class SupabaseAuthentication(BaseAuthentication):
     No header, or another scheme, leaves the request anonymous (public endpoints still work);
     a Bearer token that fails is a 401 with `WWW-Authenticate: Bearer ... error="invalid_token"`
     (RFC 6750 §3.1). `request.auth` is the raw token, for calls to Supabase on the user's behalf.
+    A view whose `accepts_ended_sessions` is true (sign-out) takes tokens of ended sessions too,
+    whatever SUPABASE_AUTH_CHECK_SESSION says.
     """
 
     keyword = b"bearer"
@@ -38,7 +39,7 @@ class SupabaseAuthentication(BaseAuthentication):
             token = _ascii(parts[1])
             claims = tokens.verify(token)
             with request_role.as_owner():  # the server's bookkeeping (DATABASE_RLS=enforce)
-                user = users.user_for(claims)
+                user = users.user_for(claims, check_session=_check_session(request))
         except tokens.TokenError as exc:
             raise self._failed(request, exc.message, exc.code) from exc
         except users.SessionRevoked as exc:
@@ -46,7 +47,7 @@ class SupabaseAuthentication(BaseAuthentication):
         except users.UnknownUser as exc:
             raise self._failed(request, str(exc), "user_not_found") from exc
         except tokens.KeysUnavailable as exc:
-            raise AuthUnavailable(str(exc), retry_after=KEYS_RETRY_AFTER) from exc
+            raise AuthUnavailable(str(exc), retry_after=exc.retry_after) from exc
         request_role.assume(claims)  # the view's statements run as this user from here
         return user, token
 
@@ -61,6 +62,12 @@ class SupabaseAuthentication(BaseAuthentication):
     def _failed(request: Request, message: str, code: str) -> InvalidToken:
         request._supabase_auth_error = message.replace('"', "'")
         return InvalidToken(message, code)
+
+
+def _check_session(request: Request) -> bool | None:
+    """Return False for a view that accepts ended sessions; None leaves it to the setting."""
+    view = (request.parser_context or {}).get("view")
+    return False if getattr(view, "accepts_ended_sessions", False) else None
 
 
 def _ascii(raw: bytes) -> str:

@@ -1,6 +1,7 @@
 """DRF permissions on Supabase claims; DRF's IsAuthenticated works unchanged beside them."""
 
-from rest_framework.permissions import BasePermission
+from django.conf import settings
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 
@@ -18,6 +19,22 @@ class IsNotAnonymousSignIn(BasePermission):
     def has_permission(self, request: Request, view) -> bool:
         user = _supabase_user(request)
         return user is not None and not user.is_anonymous
+
+
+class AnonymousSignInsReadOnly(IsNotAnonymousSignIn):
+    """Let anonymous sign-ins read; let them write only with API_ANONYMOUS_SIGN_IN_WRITES.
+
+    Anyone can create an anonymous user without an e-mail address, and its tokens carry the
+    `authenticated` role (SUPABASE.md §1): writes by such users invite abuse (Supabase docs,
+    "Anonymous Sign-Ins": add CAPTCHA, restrict with the `is_anonymous` claim). Requests of
+    anyone else are left to the other permissions.
+    """
+
+    def has_permission(self, request: Request, view) -> bool:
+        if request.method in SAFE_METHODS or settings.API_ANONYMOUS_SIGN_IN_WRITES:
+            return True
+        user = _supabase_user(request)
+        return user is None or not user.is_anonymous
 
 
 class RequiresMFA(BasePermission):

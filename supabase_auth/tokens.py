@@ -5,9 +5,7 @@ JWKS key chosen by `kid`, whose own algorithm is the only one accepted; `exp`, `
 `aud`, `iss` required and checked with a small leeway; `role` must be `authenticated`.
 """
 
-import base64
-import binascii
-import json
+import math
 import threading
 import time
 import uuid
@@ -46,6 +44,10 @@ class TokenError(Exception):
 class KeysUnavailable(Exception):
     """The token names a key we cannot fetch now (JWKS down or slow): not the client's fault."""
 
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
 
 class TokenExpired(TokenError):
     code = "token_expired"
@@ -71,8 +73,8 @@ class Claims:
     session_id: uuid.UUID | None
     app_metadata: Mapping
     user_metadata: Mapping
-    issued_at: int
-    expires_at: int
+    issued_at: int | float
+    expires_at: int | float
     raw: Mapping
 
 
@@ -122,20 +124,13 @@ def _verify(token: str) -> tuple[Claims, str | None]:
 
 
 def _unverified_header(token: str) -> Mapping:
-    """Return the JOSE header, only to choose the key; jwt.decode() then checks everything.
-
-    Decoding the small header segment here halves the cost of PyJWT parsing the token twice.
-    """
-    segment = token.split(".", 1)[0]
-    if len(segment) > MAX_HEADER_CHARS:
+    """Return the JOSE header, only to choose the key; jwt.decode() then checks everything."""
+    if len(token.split(".", 1)[0]) > MAX_HEADER_CHARS or token.count(".") != 2:
         raise TokenError("Token is malformed.")
     try:
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, binascii.Error, RecursionError) as exc:
+        return jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
         raise TokenError("Token is malformed.") from exc
-    if not isinstance(header, dict) or token.count(".") != 2:
-        raise TokenError("Token is malformed.")
-    return header
 
 
 def _verification_key(header: Mapping) -> keys.VerificationKey:
@@ -163,7 +158,9 @@ def _verification_key(header: Mapping) -> keys.VerificationKey:
     if key is None:
         if not cache.healthy:
             # The JWKS is down or slow: the token may well be valid, so do not call it bad.
-            raise KeysUnavailable("Token signing keys cannot be fetched right now.")
+            raise KeysUnavailable(
+                "Token signing keys cannot be fetched right now.", cache.retry_after()
+            )
         raise TokenError("Token signing key is unknown.")
     if key.algorithm != algorithm:
         raise TokenError("Token algorithm does not match its signing key.")
@@ -182,6 +179,9 @@ def _claims(payload: Mapping) -> Claims:
     if role != "authenticated":
         raise TokenNotUser("Token does not belong to a signed-in user.")
     sub = _uuid(_typed(payload, "sub", str))
+    for name in ("exp", "iat", "nbf"):
+        if name in payload:
+            _numeric_date(payload[name], name)
     session_id = _typed(payload, "session_id", str, "")
     session = _uuid(session_id) if session_id else None
     amr = _typed(payload, "amr", list, [])
@@ -200,6 +200,16 @@ def _claims(payload: Mapping) -> Claims:
         expires_at=payload["exp"],
         raw=MappingProxyType(dict(payload)),
     )
+
+
+def _numeric_date(value: object, name: str) -> None:
+    """Refuse a time claim that is not a JSON number (RFC 7519 §2, NumericDate).
+
+    PyJWT accepts anything int() takes, such as "1900000000"; a string kept as the expiry
+    would fail later, when the remembered token's expiry is compared with the clock.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TokenError(f"Token claim {name} is not a number.")
 
 
 def _uuid(value: str) -> uuid.UUID:

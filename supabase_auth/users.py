@@ -20,9 +20,13 @@ PROFILE_COLUMNS = ("id", "email", "name", "avatar_url", "created_at", "updated_a
 _COLUMNS = ", ".join(PROFILE_COLUMNS)
 
 # One round trip, and no write (no row lock, no WAL) on the common path where the profile
-# exists with the same email. `{session_alive}` is `true`, or the auth.sessions lookup.
+# exists with the same email. `{session_alive}` is `true`, or the auth.sessions lookup; a user
+# deleted from auth.users (whose sessions went with it) is told so, not that it signed out.
 PROFILE_SQL = f"""
-with session as (select {{session_alive}} as alive),
+with session as (
+  select {{session_alive}} as alive,
+    exists (select from auth.users where id = %(id)s) as user_exists
+),
 existing as (select {_COLUMNS} from profiles where id = %(id)s),
 inserted as (
   insert into profiles ({_COLUMNS})
@@ -44,7 +48,7 @@ updated as (
     and exists (select from existing where email is distinct from %(email)s)
   returning {_COLUMNS}
 )
-select session.alive, profile.* from session left join (
+select session.alive, session.user_exists, profile.* from session left join (
   select * from updated
   union all select * from inserted
   union all select * from existing where not exists (select from updated)
@@ -122,15 +126,21 @@ class SupabaseUser:
         return self.email or str(self.id)
 
 
-def user_for(claims: Claims) -> SupabaseUser:
-    """Return the principal for verified claims, creating or syncing its profile."""
-    if settings.SUPABASE_AUTH_CHECK_SESSION and claims.session_id is None:
+def user_for(claims: Claims, *, check_session: bool | None = None) -> SupabaseUser:
+    """Return the principal for verified claims, creating or syncing its profile.
+
+    With check_session (default: SUPABASE_AUTH_CHECK_SESSION), a token whose session is no
+    longer in auth.sessions is refused: signing out then ends the access token at once.
+    """
+    if check_session is None:
+        check_session = settings.SUPABASE_AUTH_CHECK_SESSION
+    if check_session and claims.session_id is None:
         raise SessionRevoked("Token has no session.")
-    return SupabaseUser(claims=claims, profile=_profile(claims))
+    return SupabaseUser(claims=claims, profile=_profile(claims, check_session))
 
 
-def _profile(claims: Claims) -> Profile:
-    session_alive = SESSION_ALIVE_SQL if settings.SUPABASE_AUTH_CHECK_SESSION else "true"
+def _profile(claims: Claims, check_session: bool) -> Profile:
+    session_alive = SESSION_ALIVE_SQL if check_session else "true"
     sql = PROFILE_SQL.replace("{session_alive}", session_alive)
     params = {
         "id": claims.sub,
@@ -143,10 +153,12 @@ def _profile(claims: Claims) -> Profile:
         try:
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
-                alive, *values = cursor.fetchone()
+                alive, user_exists, *values = cursor.fetchone()
         except IntegrityError as exc:
             # The auth.users row vanished between the check above and the insert.
             raise UnknownUser("User no longer exists.") from exc
+        if not alive and not user_exists:
+            raise UnknownUser("User no longer exists.")
         if not alive:
             raise SessionRevoked("Session has ended.")
         if values[0] is not None:

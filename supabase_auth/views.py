@@ -10,10 +10,10 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from api import openapi
+from api.throttling import AuthAddressThrottle, SignInAccountThrottle
 from supabase_auth.serializers import (
     CredentialsSerializer,
     RefreshSerializer,
@@ -42,12 +42,11 @@ def supabase_auth_responses(responses: dict) -> dict:
 
 @method_decorator(sensitive_post_parameters(), name="dispatch")
 class SupabaseAuthView(APIView):
-    """Base: public and throttled in the `auth` scope (Supabase failures are ServiceErrors)."""
+    """Base: public, throttled per client address (Supabase failures are ServiceErrors)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
+    throttle_classes = [AuthAddressThrottle]
 
     def validated(self, serializer_class, request: Request) -> dict:
         serializer = serializer_class(data=request.data)
@@ -98,6 +97,10 @@ class SignUpView(SupabaseAuthView):
 
 
 class SignInView(SupabaseAuthView):
+    """Sign in; limited per account too, so guesses spread over many addresses still count."""
+
+    throttle_classes = [AuthAddressThrottle, SignInAccountThrottle]
+
     @extend_schema(
         summary="Sign in with email and password",
         description="Returns a Supabase session: send `access_token` as "
@@ -150,6 +153,7 @@ class SignOutView(SupabaseAuthView):
     """Revoke the caller's session at Supabase, using the caller's own token."""
 
     authentication_classes = api_settings.DEFAULT_AUTHENTICATION_CLASSES  # the caller's token
+    accepts_ended_sessions = True  # signing out again is not an error (auth_api.sign_out)
     permission_classes = [IsAuthenticated]
     throttle_classes = []
 

@@ -3,6 +3,8 @@
 import itertools
 import uuid
 
+from django.db import connection
+
 from posts.models import Post
 from profiles.models import Profile
 from supabase_auth.models import AuthUser
@@ -16,6 +18,21 @@ def make_auth_user(email: str | None = None, user_id: uuid.UUID | None = None) -
     return AuthUser.objects.create(
         id=user_id or uuid.uuid4(), email=email or f"user{n}@example.com"
     )
+
+
+def make_session(user_id: uuid.UUID) -> uuid.UUID | None:
+    """Create an `auth.sessions` row for the user, as a sign-in does; return its id.
+
+    Return None when the user is not in `auth.users` (a deleted user has no sessions).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "insert into auth.sessions (id, user_id, created_at, updated_at, aal) "
+            "select %s, id, now(), now(), 'aal1' from auth.users where id = %s returning id",
+            [uuid.uuid4(), user_id],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def make_profile(email: str | None = None, name: str | None = None) -> Profile:

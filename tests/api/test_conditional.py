@@ -80,6 +80,35 @@ def test_if_match_star_and_lists_are_understood(author_client, post):
     assert etag != listed["ETag"]
 
 
+def test_star_among_etags_is_no_wildcard(author_client, post):
+    stale = author_client.get(url(post))["ETag"]
+    Post.objects.filter(id=post.id).update(title="Changed by someone else")
+
+    # RFC 9110 §13.1.1: If-Match is "*" alone or a list of tags; a malformed list fails closed.
+    response = author_client.patch(
+        url(post), {"title": "Mine"}, format="json", HTTP_IF_MATCH=f"*, {stale}"
+    )
+
+    assert response.status_code == 412
+    assert response.json()["code"] == "precondition_failed"
+    post.refresh_from_db()
+    assert post.title == "Changed by someone else"
+
+
+def test_weak_etag_never_satisfies_if_match(author_client, post):
+    etag = author_client.get(url(post))["ETag"]
+
+    # If-Match compares strongly (RFC 9110 §8.8.3.2): W/"x" does not match "x".
+    weak = author_client.patch(url(post), {"title": "A"}, format="json", HTTP_IF_MATCH=f"W/{etag}")
+    strong = author_client.patch(url(post), {"title": "B"}, format="json", HTTP_IF_MATCH=etag)
+
+    assert weak.status_code == 412
+    assert weak.json()["code"] == "precondition_failed"
+    assert strong.status_code == 200
+    post.refresh_from_db()
+    assert post.title == "B"
+
+
 def test_if_match_does_not_let_others_in(other_user_client, post):
     etag = other_user_client.get(url(post))["ETag"]
 

@@ -1,5 +1,7 @@
 """The API's error bodies: `{"detail", "code"}` for every refusal, DRF's field map for 400s."""
 
+import logging
+
 import pytest
 
 from posts.models import Post
@@ -112,3 +114,39 @@ def test_wrong_method_lists_the_allowed_ones(author_client, db):
 
     assert response.status_code == 405
     assert set(response["Allow"].replace(" ", "").split(",")) == {"GET", "POST", "HEAD", "OPTIONS"}
+
+
+BOUNDARY = "Boundary7MA4YWxk"
+
+
+def multipart(count: int, *, files: bool) -> bytes:
+    """Return a multipart body with count text fields, or count one-byte files."""
+    filename = '; filename="f{n}.png"' if files else ""
+    part = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="f{{n}}"{filename}\r\n\r\nx\r\n'
+    return ("".join(part.format(n=n) for n in range(count)) + f"--{BOUNDARY}--\r\n").encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [multipart(1200, files=False), multipart(150, files=True)],
+    ids=["more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS", "more files than ..._NUMBER_FILES"],
+)
+def test_form_over_djangos_limits_is_json_400_logged_below_error(
+    author_client, author, body, caplog
+):
+    response = author_client.generic(
+        "POST",
+        "/api/profiles/me/avatar",
+        body,
+        content_type=f"multipart/form-data; boundary={BOUNDARY}",
+    )
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "detail": "Too many fields or files in the form, or a field too large.",
+        "code": "form_too_large",
+    }
+    author.refresh_from_db()
+    assert author.avatar_url is None
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -1,24 +1,26 @@
 """The admin in headless Chromium: a staff workflow end to end, and who is kept out."""
 
+import io
 import re
 
 import pytest
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.core.management import call_command
 
 from posts.models import Post
 from profiles.models import Profile
 from tests.factories import make_post, make_profile
+from tests.support.staff import PASSWORD, REFUSED, make_staff
 
 expect = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed: pip install -r requirements-dev.txt"
 ).expect
 
-PASSWORD = "correct horse battery staple"
-REFUSED = "Please enter the correct username and password for a staff account."
-
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_superuser("staff", "staff@example.com", PASSWORD)
+    return make_staff(django_user_model)
 
 
 @pytest.fixture
@@ -151,3 +153,27 @@ def test_author_autocomplete_finds_a_profile_by_part_of_its_email(
     post.refresh_from_db()
     assert post.author_id == other_user.id
     assert not bystander.posts.exists()
+
+
+def test_repeated_wrong_passwords_lock_the_log_in_until_staff_unlock_it(page, screenshot, staff):
+    failures = settings.AXES_FAILURE_LIMIT
+    for _ in range(failures - 1):
+        log_in(page, "staff", "not the password")
+        expect(page.locator("p.errornote")).to_contain_text(REFUSED)
+
+    log_in(page, "staff", "not the password")
+    expect(page.get_by_role("heading", name="Log-in locked")).to_be_visible()
+    expect(page.locator("p.errornote")).to_contain_text("Try again in 15 minutes")
+    screenshot("locked")
+    log_in(page, "staff", PASSWORD)  # the right password, while locked
+    expect(page.get_by_role("heading", name="Log-in locked")).to_be_visible()
+    staff.refresh_from_db()
+    assert staff.last_login is None
+    assert AccessAttempt.objects.get(username="staff").failures_since_start == failures + 1
+
+    call_command("axes_reset_username", "staff", stdout=io.StringIO())
+    log_in(page, "staff", PASSWORD)
+    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    staff.refresh_from_db()
+    assert staff.last_login is not None
+    assert not AccessAttempt.objects.exists()

@@ -85,6 +85,88 @@ def test_session_mode_keeps_server_side_cursors():
     assert result.stdout.split() == ["False", "False"]
 
 
+# --- Supabase's JWT secret: the CLI's public one only for a local stack -------------------
+
+DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
+REAL_PROJECT = "https://abcdefghijklmnop.supabase.co"
+PRINT_SECRET = "from django.conf import settings; print(repr(settings.SUPABASE_JWT_SECRET))"
+
+
+def debug_env(**variables: str) -> dict[str, str]:
+    return {"DJANGO_DEBUG": "true", "DATABASE_URL": PRODUCTION_ENV["DATABASE_URL"]} | variables
+
+
+def test_debug_on_a_real_project_without_a_jwt_secret_stops_start_up():
+    # With the public secret anyone could sign a token for any author (ids are public).
+    result = run_python(debug_env(SUPABASE_URL=REAL_PROJECT), PRINT_SECRET)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SUPABASE_JWT_SECRET must be set when SUPABASE_URL is not a loopback" in result.stderr
+
+
+@pytest.mark.parametrize("secret", ["a-legacy-jwt-secret-with-more-than-32-characters", ""])
+def test_debug_on_a_real_project_uses_the_jwt_secret_it_is_given(secret):
+    result = run_python(
+        debug_env(SUPABASE_URL=REAL_PROJECT, SUPABASE_JWT_SECRET=secret), PRINT_SECRET
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == repr(secret)
+
+
+@pytest.mark.parametrize(
+    "url", [None, "http://127.0.0.1:54321", "http://localhost:54321", "http://[::1]:54321"]
+)
+def test_debug_on_a_local_stack_uses_the_cli_secret(url):
+    env = debug_env() if url is None else debug_env(SUPABASE_URL=url)
+
+    result = run_python(env, PRINT_SECRET)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == repr(DEV_JWT_SECRET)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param(PRODUCTION_ENV | {"SUPABASE_JWT_SECRET": DEV_JWT_SECRET}, id="production"),
+        pytest.param(
+            debug_env(SUPABASE_URL=REAL_PROJECT, SUPABASE_JWT_SECRET=DEV_JWT_SECRET), id="debug"
+        ),
+    ],
+)
+def test_cli_secret_set_for_a_real_project_stops_start_up(env):
+    result = run_python(env, PRINT_SECRET)
+
+    assert result.returncode != 0
+    assert "SUPABASE_JWT_SECRET is the Supabase CLI's public development secret" in result.stderr
+
+
+# --- defaults of the authentication settings -------------------------------------------
+
+
+def test_production_defaults_check_sessions_and_keep_anonymous_sign_ins_read_only():
+    code = (
+        "from django.conf import settings; "
+        "print(settings.SUPABASE_AUTH_CHECK_SESSION, settings.API_ANONYMOUS_SIGN_IN_WRITES, "
+        "settings.SUPABASE_JWKS_WAIT)"
+    )
+
+    result = run_python(PRODUCTION_ENV, code)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False", "0.05"]
+
+
+@pytest.mark.parametrize("wait", ["-1", "2", "30"])
+def test_jwks_wait_as_long_as_the_fetch_stops_start_up(wait):
+    result = run_python(PRODUCTION_ENV | {"SUPABASE_JWKS_WAIT": wait}, "")
+
+    assert result.returncode != 0
+    assert "SUPABASE_JWKS_WAIT is unsafe" in result.stderr
+
+
 def test_unknown_rls_mode_stops_start_up():
     result = run_python(PRODUCTION_ENV | {"DATABASE_RLS": "on"}, "")
 

@@ -331,3 +331,32 @@ def test_me_costs_the_auth_query_plus_one_whatever_the_page_size(
 
     assert response.status_code == 200
     assert len(response.json()["results"]) == rows
+
+
+@pytest.mark.parametrize(
+    ("who", "offers_put"), [("author", True), ("other_user", False), ("anon", False)]
+)
+def test_options_on_a_post_offers_put_only_to_its_author_in_autocommit(
+    request, committed_db, author, other_user, who, offers_put
+):
+    # committed_db: no test transaction around the request, as in production (a row lock
+    # taken for OPTIONS outside a transaction would be a 500).
+    post = make_post(author, published=True)
+    before = row(post.id)
+
+    response = request.getfixturevalue(ROLES[who]).options(f"/api/posts/{post.id}")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["name"] == "Post Instance"
+    assert ("PUT" in body.get("actions", {})) is offers_put
+    assert row(post.id) == before
+
+
+@pytest.mark.parametrize(("who", "offers_post"), [("author", True), ("anon", False)])
+def test_options_on_the_feed_offers_post_only_to_a_signed_in_caller(request, db, who, offers_post):
+    response = request.getfixturevalue(ROLES[who]).options("/api/posts/")
+
+    assert response.status_code == 200
+    assert ("POST" in response.json().get("actions", {})) is offers_post
+    assert not Post.objects.exists()

@@ -189,3 +189,28 @@ def test_me_costs_one_query(author_client, author, django_assert_num_queries):
         response = author_client.get("/api/profiles/me")
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/profiles/me", "/api/profiles/me/"])
+def test_options_on_my_profile_describes_it_in_autocommit(
+    committed_db, client_for, author, other_user, path
+):
+    # committed_db: no test transaction around the request, as in production, where DRF's
+    # metadata calling get_object() for PUT used to lock the row outside a transaction (500).
+    before = [stored(author), stored(other_user)]
+
+    response = client_for(author).options(path)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["name"] == "My Profile"
+    assert body["actions"]["PUT"]["name"]["read_only"] is False
+    assert body["actions"]["PUT"]["email"]["read_only"] is True
+    assert [stored(author), stored(other_user)] == before
+
+
+def test_options_on_my_profile_without_a_token_is_401(committed_db, anon_client, author):
+    response = anon_client.options("/api/profiles/me/")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"

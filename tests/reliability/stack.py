@@ -62,9 +62,18 @@ class Database:
             return cursor.fetchall() if cursor.description else []
 
     def create_auth_user(self, email: str) -> uuid.UUID:
-        """Insert an `auth.users` row, as Supabase Auth does at sign-up; return its id."""
+        """Insert an `auth.users` row, as Supabase Auth does at sign-up; return its id.
+
+        The user is also signed in: an `auth.sessions` row under the user's own id, which
+        hs256_token names, so its tokens pass the session check (SUPABASE_AUTH_CHECK_SESSION).
+        """
         user_id = uuid.uuid4()
         self.execute("insert into auth.users (id, email) values (%s, %s)", [user_id, email])
+        self.execute(
+            "insert into auth.sessions (id, user_id, created_at, updated_at) "
+            "values (%s, %s, now(), now())",
+            [user_id, user_id],
+        )
         return user_id
 
 
@@ -79,8 +88,10 @@ def start_database(data_dir: Path) -> Database:
 
 
 def hs256_token(env: dict[str, str], user_id: uuid.UUID, email: str) -> str:
-    """Return an access token that the server started with env accepts."""
-    claims = dev_tokens.user_claims(user_id, email, ttl=3600, iss=f"{env['SUPABASE_URL']}/auth/v1")
+    """Return an access token that the server started with env accepts (create_auth_user's)."""
+    claims = dev_tokens.user_claims(
+        user_id, email, session_id=user_id, ttl=3600, iss=f"{env['SUPABASE_URL']}/auth/v1"
+    )
     return dev_tokens.sign_hs256(claims, env["SUPABASE_JWT_SECRET"])
 
 

@@ -14,7 +14,7 @@ from jwt.algorithms import ECAlgorithm
 
 from profiles.models import Profile
 from supabase_auth import dev_tokens, keys
-from tests.factories import make_profile
+from tests.factories import make_profile, make_session
 from tests.support.http import bearer
 from tests.support.jwks_server import SigningKey
 
@@ -259,7 +259,7 @@ def test_refused_token_is_401_with_stable_code(api_client, forge, user, build, c
 @pytest.mark.parametrize("alg", ["HS256", "ES256", "RS256"])
 def test_valid_token_is_accepted(api_client, make_token, jwks_server, user, request, alg):
     key = {"HS256": None, "ES256": "ec_key", "RS256": "rsa_key"}[alg]
-    session_id = uuid.uuid4()
+    session_id = make_session(user.id)
     token = make_token(
         alg=alg,
         key=request.getfixturevalue(key) if key else None,

@@ -1,6 +1,7 @@
 """The JWKS cache against a real local JWKS server: fetch once, rotate, survive outages."""
 
 import base64
+import os
 import socket
 import threading
 import time
@@ -240,6 +241,144 @@ def test_unknown_kid_joining_a_slow_refresh_waits_a_bounded_time(
     assert elapsed < 1.5
 
 
+@pytest.fixture
+def slow_refetch(jwks_server, settings, ec_key):
+    """Keys in memory; then the JWKS takes 2 s to answer, within a 3 s timeout."""
+    settings.SUPABASE_JWKS_TIMEOUT = 3
+    settings.SUPABASE_JWKS_WAIT = 0.2
+    keys.warm_up()
+    jwks_server.delay = 2
+    return jwks_server
+
+
+def test_unknown_kid_waits_for_a_slow_refetch_only_the_jwks_wait(
+    api_client, make_token, slow_refetch, ec_key, rsa_key, user
+):
+    slow_refetch.publish(ec_key, rsa_key, ROTATED_KEY)
+    token = make_token(alg="ES256", key=ROTATED_KEY)
+
+    response, elapsed = timed_get(api_client, token)
+
+    # A single-threaded worker serves nothing else while a request waits: 0.2 s, not 2 s.
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": "Token signing keys cannot be fetched right now.",
+        "code": "auth_unavailable",
+    }
+    assert elapsed < 1.5
+    assert not Profile.objects.filter(id=user.id).exists()
+
+
+def test_refetch_an_unknown_kid_started_completes_in_the_background(
+    api_client, make_token, slow_refetch, ec_key, rsa_key, user
+):
+    slow_refetch.publish(ec_key, rsa_key, ROTATED_KEY)
+    token = make_token(alg="ES256", key=ROTATED_KEY)
+    assert api_client.get("/whoami", **bearer(token)).status_code == 503
+
+    wait_until(lambda: keys.jwks().known(ROTATED_KEY.kid) is not None, timeout=10)
+    response = api_client.get("/whoami", **bearer(token))
+
+    assert response.status_code == 200
+    assert response.json()["id"] == str(user.id)
+    assert slow_refetch.requests == 2  # the warm-up, then the one refetch
+
+
+def test_requests_joining_a_slow_refetch_share_one_wait(
+    api_client, make_token, slow_refetch, ec_key
+):
+    tokens_ = [make_token(alg="ES256", key=ec_key, kid=f"new-{n}") for n in range(10)]
+
+    started = time.monotonic()
+    responses = [api_client.get("/whoami", **bearer(t)) for t in tokens_]
+    elapsed = time.monotonic() - started
+
+    # Ten requests in a row (one worker's queue) wait 0.2 s in all, not 0.2 s each.
+    assert {r.status_code for r in responses} == {503}
+    assert {r.json()["code"] for r in responses} == {"auth_unavailable"}
+    assert elapsed < 1.5
+    assert slow_refetch.requests == 2
+
+
+def test_503_during_a_refetch_says_to_retry_when_the_fetch_has_ended(
+    api_client, make_token, jwks_server, ec_key, settings
+):
+    settings.SUPABASE_JWKS_REFETCH_COOLDOWN = 0
+    keys.warm_up()
+    jwks_server.delay = 3  # the fetch gives up after 2 x 0.5 s at most
+
+    response = api_client.get("/whoami", **bearer(make_token(alg="ES256", key=ec_key, kid="x")))
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "auth_unavailable"
+    assert response["Retry-After"] == "1"
+
+
+def test_503_after_a_failed_refetch_says_to_retry_after_the_cooldown(
+    api_client, make_token, jwks_server, ec_key, settings
+):
+    settings.SUPABASE_JWKS_REFETCH_COOLDOWN = 30
+    keys.warm_up()
+    jwks_server.status = 500
+    first = api_client.get("/whoami", **bearer(make_token(alg="ES256", key=ec_key, kid="a")))
+
+    second = api_client.get("/whoami", **bearer(make_token(alg="ES256", key=ec_key, kid="b")))
+
+    assert (first.status_code, second.status_code) == (503, 503)
+    assert second.json()["code"] == "auth_unavailable"
+    assert 25 <= int(second["Retry-After"]) <= 30  # no fetch is tried again before then
+    assert jwks_server.requests == 2
+
+
+def test_jwks_fetch_names_this_api_as_its_user_agent(jwks_server, settings):
+    settings.SUPABASE_ANON_KEY = "sb_publishable_test"
+
+    keys.warm_up()
+
+    # urllib's own "Python-urllib/3.x" is refused by some CDN bot rules (jpadilla/pyjwt#1121).
+    assert jwks_server.last_headers["User-Agent"] == keys.USER_AGENT
+    assert jwks_server.last_headers["apikey"] == "sb_publishable_test"
+    assert keys.jwks().healthy
+
+
+def test_empty_key_set_is_healthy_so_an_unknown_kid_is_401(
+    api_client, make_token, jwks_server, ec_key, user
+):
+    jwks_server.keys = []  # a project still on the legacy secret publishes no keys
+
+    response = api_client.get("/whoami", **bearer(make_token(alg="ES256", key=ec_key)))
+    control = api_client.get("/whoami", **bearer(make_token()))
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_invalid"
+    assert control.status_code == 200
+    assert jwks_server.requests == 1
+
+
+def test_forked_child_fetches_keys_although_the_parent_forked_mid_fetch(
+    jwks_server, ec_key, rsa_key, settings
+):
+    settings.SUPABASE_JWKS_REFETCH_COOLDOWN = 0
+    settings.SUPABASE_JWKS_TIMEOUT = 3
+    settings.SUPABASE_JWKS_WAIT = 0.1
+    keys.warm_up()
+    jwks_server.delay = 1
+    jwks_server.publish(ec_key, rsa_key, ROTATED_KEY)
+    assert keys.jwks().get(ROTATED_KEY.kid) is None  # a refetch is now in flight
+    jwks_server.delay = 0
+
+    pid = os.fork()
+    if pid == 0:  # the child: no refresh thread came along, its bookkeeping must say so
+        found = False
+        try:
+            found = keys.jwks().get(ROTATED_KEY.kid) is not None
+        finally:
+            os._exit(0 if found else 1)
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def refuse_connections(server, settings) -> None:
     settings.SUPABASE_JWKS_URL = closed_port_url()
 
@@ -251,8 +390,9 @@ def refuse_connections(server, settings) -> None:
         lambda server, settings: break_body(server),
         lambda server, settings: break_shape(server),
         refuse_connections,
+        lambda server, settings: setattr(server, "status", 302),  # redirects are not followed
     ],
-    ids=["status_500", "garbage_body", "not_a_jwks", "connection_refused"],
+    ids=["status_500", "garbage_body", "not_a_jwks", "connection_refused", "redirect"],
 )
 def test_cold_start_with_jwks_down_is_503(
     api_client, jwks_server, settings, es_token, user, break_jwks

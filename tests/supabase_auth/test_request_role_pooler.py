@@ -5,12 +5,9 @@ transaction: if any request's role or claims outlived it, the next request of an
 (or another client of the pooler) would run with them.
 """
 
-import os
 import shutil
-import socket
-import subprocess
+import tempfile
 import threading
-import time
 from pathlib import Path
 
 import psycopg
@@ -18,84 +15,28 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
+from cluster.services import PgBouncer
 from config import database
+from tests.cluster.conftest import require
 from tests.factories import make_post, make_profile
 from tests.supabase_auth.rls_urls import IDENTITY_SQL
 from tests.support.http import bearer
 
 pytestmark = pytest.mark.urls("tests.supabase_auth.rls_urls")
 
-PGBOUNCER_INI = """
-[databases]
-{name} = host={socket_dir} port={server_port} dbname={name}
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir =
-auth_type = trust
-auth_file = {users}
-pool_mode = transaction
-default_pool_size = 1
-max_client_conn = 100
-ignore_startup_parameters = extra_float_digits,options
-"""
-
-
-def pgbouncer_program() -> str:
-    program = shutil.which("pgbouncer")
-    if program is None:
-        message = "pgbouncer is not installed (apt-get install pgbouncer)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return program
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture
-def pgbouncer(tmp_path, transactional_db):
-    """Start PgBouncer in front of the test database, as the database's own OS user."""
-    program = pgbouncer_program()
+def pgbouncer(transactional_db):
+    """PgBouncer in transaction mode with one server connection, in front of the test database."""
+    require("pgbouncer")
     db = connection.settings_dict
-    socket_dir = Path(db["HOST"])
-    port = free_port()
-    tmp_path.chmod(0o755)
-    users = tmp_path / "users.txt"
-    users.write_text('"postgres" ""\n')
-    config = tmp_path / "pgbouncer.ini"
-    config.write_text(
-        PGBOUNCER_INI.format(
-            name=db["NAME"],
-            socket_dir=socket_dir,
-            server_port=db["PORT"] or 5432,
-            port=port,
-            users=users,
-        )
-    )
-    for path in (users, config):
-        path.chmod(0o644)
-    command = [program, str(config)]
-    if os.geteuid() == 0:  # PgBouncer refuses to run as root
-        command[1:1] = ["-u", socket_dir.owner()]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"PgBouncer did not start: {process.stdout.read().decode()}")
-            time.sleep(0.05)
-    yield f"postgres://postgres@127.0.0.1:{port}/{db['NAME']}"
-    process.terminate()
-    process.wait(timeout=10)
+    # Not pytest's tmp_path: PgBouncer runs unprivileged and must reach its files.
+    root = Path(tempfile.mkdtemp(prefix="rls-pooler-"))
+    root.chmod(0o755)
+    bouncer = PgBouncer(root / "pgbouncer", {"*": Path(db["HOST"])}, pool_size=1).start()
+    yield bouncer.url(db["NAME"])
+    bouncer.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

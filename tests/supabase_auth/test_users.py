@@ -291,14 +291,7 @@ def test_concurrent_first_requests_create_one_profile(committed_db, make_token, 
 # --- sessions (SUPABASE_AUTH_CHECK_SESSION) -----------------------------------------------
 
 
-@pytest.fixture
-def check_sessions(settings):
-    settings.SUPABASE_AUTH_CHECK_SESSION = True
-
-
-def test_live_session_is_accepted(
-    api_client, make_token, user, check_sessions, django_assert_num_queries
-):
+def test_live_session_is_accepted(api_client, make_token, user, django_assert_num_queries):
     session_id = uuid.uuid4()
     insert_session(session_id, user.id)
     token = make_token(session_id=str(session_id))
@@ -312,7 +305,7 @@ def test_live_session_is_accepted(
 
 
 def test_ended_session_is_refused(
-    api_client, make_token, user, existing_profile, check_sessions, django_assert_num_queries
+    api_client, make_token, user, existing_profile, django_assert_num_queries
 ):
     session_id = uuid.uuid4()
     insert_session(session_id, user.id)
@@ -332,9 +325,7 @@ def test_ended_session_is_refused(
     assert_untouched(existing_profile)  # a signed-out token does not sync the email either
 
 
-def test_ended_session_of_a_new_user_creates_no_profile(
-    api_client, make_token, user, check_sessions
-):
+def test_ended_session_of_a_new_user_creates_no_profile(api_client, make_token, user):
     token = make_token(session_id=str(uuid.uuid4()))
 
     response = api_client.get("/whoami", **bearer(token))
@@ -344,9 +335,7 @@ def test_ended_session_of_a_new_user_creates_no_profile(
     assert not Profile.objects.filter(id=user.id).exists()
 
 
-def test_token_without_session_is_refused_when_sessions_are_checked(
-    api_client, make_token, user, check_sessions
-):
+def test_token_without_session_is_refused_when_sessions_are_checked(api_client, make_token, user):
     response = api_client.get("/whoami", **bearer(make_token(session_id=None)))
 
     assert response.status_code == 401
@@ -354,8 +343,19 @@ def test_token_without_session_is_refused_when_sessions_are_checked(
     assert not Profile.objects.filter(id=user.id).exists()
 
 
-def test_sessions_are_not_checked_by_default(api_client, make_token, user):
+def test_sessions_are_checked_by_default(api_client, make_token, user):
+    response = api_client.get("/whoami", **bearer(make_token(session_id=str(uuid.uuid4()))))
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Session has ended.", "code": "token_revoked"}
+    assert not Profile.objects.filter(id=user.id).exists()
+
+
+def test_session_check_can_be_turned_off(api_client, make_token, user, settings):
+    settings.SUPABASE_AUTH_CHECK_SESSION = False
+
     response = api_client.get("/whoami", **bearer(make_token(session_id=str(uuid.uuid4()))))
 
     assert response.status_code == 200
+    assert response.json()["id"] == str(user.id)
     assert Profile.objects.filter(id=user.id).exists()

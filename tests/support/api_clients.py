@@ -10,6 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from supabase_auth import dev_tokens
+from tests.factories import make_session
 from tests.support.http import bearer
 
 
@@ -18,10 +19,14 @@ def token_for() -> Callable[..., str]:
     """Return token_for(user, **claims): a valid access token for a profile or auth.users row.
 
     Claims override GoTrue's defaults (e.g. `email=...`, `user_metadata={"full_name": "Ada"}`).
+    Unless a `session_id` is given, the token names a new `auth.sessions` row of the user, as a
+    sign-in's token does, so it passes the session check (SUPABASE_AUTH_CHECK_SESSION).
     """
 
     def make(user, **claims) -> str:
         email = claims.pop("email", user.email)
+        if "session_id" not in claims:
+            claims["session_id"] = make_session(user.id)
         return dev_tokens.sign_hs256(dev_tokens.user_claims(user.id, email, **claims))
 
     return make

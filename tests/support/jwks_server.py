@@ -1,8 +1,10 @@
 """A real loopback HTTP server playing Supabase's JWKS endpoint, with outages on demand."""
 
 import json
+import sys
 import threading
 import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -32,6 +34,7 @@ class JWKSServer:
     def __init__(self) -> None:
         self.keys: list[dict] = []
         self.requests = 0
+        self.last_headers: Mapping[str, str] = {}  # the latest request's (case-insensitive)
         self.status = 200
         self.delay = 0.0
         self.body: bytes | None = None  # raw body override (garbage responses)
@@ -40,6 +43,7 @@ class JWKSServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests += 1
+                server.last_headers = self.headers
                 if server.delay:
                     time.sleep(server.delay)
                 if self.path != JWKS_PATH:
@@ -67,11 +71,22 @@ class JWKSServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
 
+    def ignore_disconnects(self) -> None:
+        """Stop reporting clients that hung up on a slow answer (outage tests cause them)."""
+        report_error = self._httpd.handle_error
+
+        def handle_error(request, client_address) -> None:
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                report_error(request, client_address)
+
+        self._httpd.handle_error = handle_error
+
     def publish(self, *keys: SigningKey) -> None:
         self.keys = [key.public_jwk for key in keys]
 
     def reset(self) -> None:
         self.keys, self.requests, self.status, self.delay, self.body = [], 0, 200, 0.0, None
+        self.last_headers = {}
 
     def close(self) -> None:
         self._httpd.shutdown()
