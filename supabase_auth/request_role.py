@@ -19,6 +19,7 @@ connection's role inside `as_owner()`.
 
 import contextlib
 import json
+import weakref
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -59,6 +60,10 @@ class RequestRole:
 
 
 _current: ContextVar[RequestRole | None] = ContextVar("request_role", default=None)
+# Per server connection (connections are per thread; a closed one is collected with its key).
+_setup_cursors: "weakref.WeakKeyDictionary[psycopg.Connection, psycopg.Cursor]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @contextlib.contextmanager
@@ -124,7 +129,7 @@ class Wrapper:
         if self.state.owner_depth and not db.in_atomic_block:
             return execute(sql, params, many, context)  # nothing set: the owner already
         raw = db.connection
-        if raw.info.transaction_status == pq.TransactionStatus.INERROR:
+        if raw.pgconn.transaction_status == pq.TransactionStatus.INERROR:
             return execute(sql, params, many, context)  # only a rollback can run: let it
         if db.in_atomic_block:
             self.used.add(db.alias)
@@ -132,7 +137,7 @@ class Wrapper:
         if isinstance(context["cursor"].cursor, psycopg.ServerCursor):
             return self._declare(db, execute, sql, params, many, context, setup)
         with db.wrap_database_errors, raw.pipeline():
-            raw.execute(SETUP_SQL, setup)
+            _setup_cursor(raw).execute(SETUP_SQL, setup)
             return execute(sql, params, many, context)
 
     @staticmethod
@@ -145,8 +150,16 @@ class Wrapper:
                 "(use transaction.atomic() around .iterator())."
             )
         with db.wrap_database_errors:
-            db.connection.execute(SETUP_SQL, setup)
+            _setup_cursor(db.connection).execute(SETUP_SQL, setup)
         return execute(sql, params, many, context)
+
+
+def _setup_cursor(raw: psycopg.Connection) -> psycopg.Cursor:
+    """Return the connection's cursor for the setup statement (a new one each time cost more)."""
+    cursor = _setup_cursors.get(raw)
+    if cursor is None:
+        cursor = _setup_cursors[raw] = raw.cursor()
+    return cursor
 
 
 def _leave(db: BaseDatabaseWrapper) -> None:
@@ -154,6 +167,6 @@ def _leave(db: BaseDatabaseWrapper) -> None:
     raw = db.connection
     if raw is None or raw.closed:
         return
-    if raw.info.transaction_status == pq.TransactionStatus.INTRANS:
+    if raw.pgconn.transaction_status == pq.TransactionStatus.INTRANS:
         with db.wrap_database_errors:
-            raw.execute(SETUP_SQL, OWNER_SETUP)
+            _setup_cursor(raw).execute(SETUP_SQL, OWNER_SETUP)
