@@ -1,16 +1,19 @@
 """Run an API request's queries as Supabase's `anon` or `authenticated` role, with its claims.
 
 With DATABASE_RLS=enforce the database refuses what its policies refuse, to the API too
-(docs/rls.md). Each statement of the request is sent in one pipeline with the settings
-PostgREST (Supabase's Data API) gives its own requests, all transaction-local:
+(docs/rls.md). Each statement of the request is sent together with the settings PostgREST
+(Supabase's Data API) gives its own requests, all transaction-local:
 
     select set_config('role', 'authenticated', true),
            set_config('request.jwt.claims', '<the verified claims>', true),
            set_config('request.method', 'GET', true), set_config('request.path', '/...', true)
 
-Outside a transaction, the setup and the statement share the implicit transaction that ends
-at the pipeline's Sync (PostgreSQL protocol, "Pipelining"), so nothing outlives the statement
-and no round trip is added. Inside one (a view's atomic block) the settings last until its
+Together means one pipeline ending in one Sync (server-side binding, the default on direct
+connections and session poolers), or one simple-protocol query "setup; statement"
+(client-side binding, as DATABASE_POOL_MODE=transaction uses): outside a transaction, the
+setup and the statement then share one implicit transaction (PostgreSQL protocol, "Multiple
+Statements in a Simple Query", "Pipelining"), so nothing outlives the statement and no round
+trip is added. Inside one (a view's atomic block) the settings last until its
 COMMIT or ROLLBACK; they are sent again before each statement, so a savepoint rolled back
 cannot drop them. Direct connections, session poolers and transaction poolers behave alike.
 The server's own queries (the authentication step's profile lookup, avatar URLs) run as the
@@ -25,6 +28,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 import psycopg
+import psycopg.sql
 from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import pq
@@ -134,11 +138,33 @@ class Wrapper:
         if db.in_atomic_block:
             self.used.add(db.alias)
         setup = self.state.setup()
-        if isinstance(context["cursor"].cursor, psycopg.ServerCursor):
+        cursor = context["cursor"].cursor
+        if isinstance(cursor, psycopg.ServerCursor):
             return self._declare(db, execute, sql, params, many, context, setup)
+        if isinstance(cursor, psycopg.ClientCursor):
+            return self._together(db, execute, sql, params, many, context, setup)
         with db.wrap_database_errors, raw.pipeline():
             _setup_cursor(raw).execute(SETUP_SQL, setup)
             return execute(sql, params, many, context)
+
+    @staticmethod
+    def _together(db, execute, sql, params, many, context, setup):
+        """Send the setup and the statement as one simple query (client-side binding).
+
+        Their transaction ends with that one message, so it suits every pooler: Supavisor's
+        transaction mode is known to wedge on pipelined queries (porsager/postgres#970).
+        """
+        if many:
+            raise DatabaseError("executemany() is not supported when DATABASE_RLS=enforce.")
+        prefix = psycopg.sql.SQL(SETUP_SQL.replace("%s", "{}")).format(
+            *map(psycopg.sql.Literal, setup)
+        )
+        prefix = prefix.as_string(db.connection)
+        if params is not None:
+            prefix = prefix.replace("%", "%%")  # the claims' text is not a placeholder
+        result = execute(f"{prefix}; {sql}", params, many, context)
+        context["cursor"].cursor.nextset()  # the statement's result, not the setup's
+        return result
 
     @staticmethod
     def _declare(db, execute, sql, params, many, context, setup):

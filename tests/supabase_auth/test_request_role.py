@@ -284,10 +284,23 @@ def wire_of(client, settings, mode: str, method: str, path: str, body):
     return wire
 
 
+@pytest.fixture(params=["server-side", "client-side"])
+def binding(request, transactional_db):
+    """Parameters bound by the server (prepared statements: sessions) or by psycopg (poolers)."""
+    options = connection.settings_dict["OPTIONS"]
+    saved = dict(options)
+    if request.param == "client-side":
+        options["server_side_binding"] = False
+        options["prepare_threshold"] = None
+    connection.close()
+    yield request.param
+    connection.close()
+    options.clear()
+    options.update(saved)
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_enforce_mode_adds_no_round_trip(
-    settings, transactional_db, author_client, author, scenario
-):
+def test_enforce_mode_adds_no_round_trip(settings, binding, author_client, author, scenario):
     post = make_post(author, published=True)
     method, path, body = SCENARIOS[scenario]
     wire_of(author_client, settings, "off", method, path(post), body)  # warm: token, compiled SQL
@@ -296,9 +309,31 @@ def test_enforce_mode_adds_no_round_trip(
     enforced = wire_of(author_client, settings, "enforce", method, path(post), body)
 
     assert enforced.round_trips == off.round_trips
-    # One setup statement, in the same pipeline, before each of the caller's statements (all
-    # but the authentication step's profile lookup).
-    assert enforced.statements == off.statements + (off.statements - 1)
+    # The setup goes with each of the caller's statements (all but the authentication step's
+    # profile lookup): in the same pipeline, or in the same simple query.
+    callers = off.statements - 1
+    if binding == "server-side":
+        assert enforced.statements == off.statements + callers
+    else:
+        assert enforced.queries() == off.queries() == off.statements
+        assert enforced.queries(containing="set_config('role', 'authenticated', true)") == callers
+
+
+def test_claims_reach_the_database_intact_whatever_they_hold(settings, binding, author, token_for):
+    # Placeholders, quotes and backslashes in user-editable claims are data, not SQL.
+    settings.DATABASE_RLS = "enforce"
+    metadata = {"name": "100% 'Ada' \\ %s %(x)s", "bio": "$1 ; select 1"}
+    token = token_for(author, user_metadata=metadata)
+    client = APIClient()
+    client.credentials(**bearer(token))
+
+    response = client.get("/api/database-identity")
+    mine = client.get("/api/posts/me")  # a statement with parameters of its own
+
+    assert response.status_code == 200
+    assert json.loads(response.json()["claims"])["user_metadata"] == metadata
+    assert response.json()["uid"] == str(author.id)
+    assert mine.status_code == 200
 
 
 def _server_side_titles() -> list[str]:

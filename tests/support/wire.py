@@ -11,24 +11,34 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import pq
 
 STATEMENT_MESSAGES = ("Query", "Execute")
-MESSAGE = re.compile(r"^([FB])\t\d+\t(\w+)", re.MULTILINE)
+MESSAGE = re.compile(r"^([FB])\t\d+\t(\w+)(.*?)(?=^[FB]\t\d+\t|\Z)", re.MULTILINE | re.DOTALL)
 
 
 @dataclass
 class Wire:
-    """Messages of one traced stretch: `F` from the client, `B` from the server."""
+    """Messages of one traced stretch: (`F` from the client or `B` from the server, type, text)."""
 
-    messages: list[tuple[str, str]] = field(default_factory=list)
+    messages: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def statements(self) -> int:
         """Return the statements the server ran (simple queries and extended-protocol Executes)."""
-        return sum(1 for side, kind in self.messages if side == "F" and kind in STATEMENT_MESSAGES)
+        return sum(
+            1 for side, kind, _ in self.messages if side == "F" and kind in STATEMENT_MESSAGES
+        )
+
+    def queries(self, containing: str = "") -> int:
+        """Return the simple-protocol queries sent (whose text contains `containing`)."""
+        return sum(
+            1
+            for side, kind, text in self.messages
+            if side == "F" and kind == "Query" and containing in text
+        )
 
     @property
     def round_trips(self) -> int:
         """Return how many times the client sent and then waited for the server's answer."""
-        sides = [side for side, _ in self.messages]
+        sides = [side for side, _, _ in self.messages]
         return sum(1 for sent, answer in itertools.pairwise(sides) if (sent, answer) == ("F", "B"))
 
 
