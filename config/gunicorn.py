@@ -11,10 +11,12 @@ bind = f"{env.str('HOST', default='0.0.0.0')}:{env.int('PORT', default=8000)}"  
 # One worker per core: on 2 cores, 3 workers wrote about as fast but doubled p99 (more processes
 # competing for the CPUs, more connections per worker to wait behind); README, Performance.
 workers = env.int("WEB_CONCURRENCY", default=multiprocessing.cpu_count())
-threads = env.int("GUNICORN_THREADS", default=1)
-# Keep-alive, HTTP parsed in C, Django still one request at a time per process (config/worker.py).
-# GUNICORN_WORKER_CLASS=sync gives gunicorn's plain sync worker back.
-worker_class = env.str("GUNICORN_WORKER_CLASS", default="config.worker.InlineWSGIWorker")
+# Requests served at once per process: while one waits on Postgres (a round trip of 0.5-3 ms
+# in one region, tens across regions) the others run. Each thread keeps one database
+# connection, so a node holds WEB_CONCURRENCY x GUNICORN_THREADS of them (docs/performance.md).
+threads = env.int("GUNICORN_THREADS", default=8)
+# gunicorn's gthread worker, reading each request whole and in bounded time (config/worker.py).
+worker_class = env.str("GUNICORN_WORKER_CLASS", default="config.worker.ThreadWorker")
 # Bounded waits: a stuck request is killed after `timeout`; a restart drains for `graceful_timeout`.
 timeout = env.int("GUNICORN_TIMEOUT", default=30)
 graceful_timeout = env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30)
@@ -28,6 +30,12 @@ accesslog = env.str("GUNICORN_ACCESS_LOG", default="-") or None  # empty: no acc
 errorlog = "-"
 # Trust X-Forwarded-* only from the platform's proxy (comma-separated IPs, "*" behind a PaaS).
 forwarded_allow_ips = env.str("FORWARDED_ALLOW_IPS", default="127.0.0.1")
+# Headers with "_" in their names are dropped: X_Forwarded_Proto would reach Django as
+# HTTP_X_FORWARDED_PROTO (gunicorn's default, stated so a change of it is deliberate).
+header_map = "drop"
+for _name, _value in (("WEB_CONCURRENCY", workers), ("GUNICORN_THREADS", threads)):
+    if _value < 1:
+        raise RuntimeError(f"{_name} must be at least 1, not {_value}.")
 # Import Django once in the master so workers fork ready (faster boots, shared memory).
 preload_app = env.bool("GUNICORN_PRELOAD", default=True)
 

@@ -126,6 +126,8 @@ DATABASES = {
             connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=5),
             statement_timeout=env.int("DATABASE_STATEMENT_TIMEOUT", default=20),
             prepared_statements=env.bool("DATABASE_PREPARED_STATEMENTS", default=True),
+            pool_size=env.int("DATABASE_POOL_SIZE", default=0),
+            pool_timeout=env.float("DATABASE_POOL_TIMEOUT", default=10),
         ),
         embedded_dir=EMBEDDED_DATABASE_DIR,
     )
@@ -191,7 +193,7 @@ REST_FRAMEWORK = {
 # Largest request body under /api/ (JSON); views such as the avatar upload set their own.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 # Largest body the server buffers before Django sees it (the avatar upload is the largest any
-# view takes); beyond it gunicorn's worker answers 413 without reading it (config/worker.py).
+# view takes); beyond it the worker answers 413 without reading it (config/worker.py).
 SERVER_MAX_BODY_BYTES = env.int(
     "SERVER_MAX_BODY_BYTES",
     default=256 * 1024
@@ -201,6 +203,12 @@ SERVER_MAX_BODY_BYTES = env.int(
         global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE,  # admin forms
     ),
 )
+
+# A client has this long to send a whole request, headers and body (config/worker.py), so a
+# slow or stalled upload holds a server thread for a bounded time.
+SERVER_READ_TIMEOUT = env.float("SERVER_READ_TIMEOUT", default=30)
+if not DEBUG and not 0 < SERVER_READ_TIMEOUT <= 300:
+    raise unsafe("SERVER_READ_TIMEOUT", "use a number of seconds between 0 and 300")
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
