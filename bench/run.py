@@ -193,8 +193,12 @@ class Bench:
                 host = "127.0.0.1"
             apps = {}
             for name, extra in self.variants.items():
+                extra = dict(extra)
+                chdir = extra.pop("BENCH_CHDIR", None)  # another copy of the code, to compare
                 env = self.env | extra | {"DATABASE_URL": our_database_url(host, port)}
                 server = Gunicorn(env, self.logs / f"{name}.log", workers=self.workers)
+                if chdir:
+                    server.cwd = Path(chdir)
                 apps[name] = (stack.enter_context(server), self.token, "this")
             if self.folder is not None:
                 url = reference.database_url(host, port)

@@ -5,7 +5,8 @@ Postgres (docs/performance.md). What it lacks, this adds, before Django sees the
 - a deadline on reading a request (headers and body): a client that trickles bytes loses its
   connection after SERVER_READ_TIMEOUT instead of holding a thread for ever;
 - the body read completely first, at most SERVER_MAX_BODY_BYTES (413 beyond, unread), so the
-  bytes buffered per process are at most threads x that cap;
+  bytes buffered per process are at most threads x that cap (a chunked body then reaches
+  Django with its length, where gunicorn alone gives Django an empty body);
 - X-Forwarded-* and Forwarded only from FORWARDED_ALLOW_IPS (gunicorn trusts them only there
   for the URL scheme, but passes them on to Django, which reads X-Forwarded-Proto itself);
 - repeated Cookie headers joined with "; " as Django's ASGI handler and RFC 9113 §8.2.3 do
@@ -61,7 +62,13 @@ class ThreadWorker(gthread.ThreadWorker):
         if self.reading.pop(conn, None) is None:
             return False  # its deadline passed meanwhile: the connection was cut
         req.body = Body(io.BytesIO(body))
-        req.headers = _sanitised_headers(req.headers, trusted=req._peer_is_trusted_proxy())
+        # gunicorn's own FORWARDED_ALLOW_IPS decision, the one that set wsgi.url_scheme.
+        headers = _sanitised_headers(req.headers, trusted=req._peer_is_trusted_proxy())
+        if declared is None and body:
+            # A chunked body, now whole: Django reads CONTENT_LENGTH bytes (none without it).
+            headers = [h for h in headers if h[0] != "TRANSFER-ENCODING"]
+            headers.append(("CONTENT-LENGTH", str(len(body))))
+        req.headers = headers
         return super().handle_request(req, conn)
 
     def murder_keepalived(self, force: bool = False) -> None:
