@@ -1,6 +1,7 @@
 """The benchmark's data, identical on both sides: users, a live session, 40 posts, tokens."""
 
 import hashlib
+import os
 import sys
 import time
 import uuid
@@ -65,6 +66,22 @@ REFERENCE_SQL = (
 def log(message: str) -> None:
     """Report progress on stderr (stdout carries the table)."""
     print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def django_env(supabase_url: str) -> dict:
+    """Production settings, as a deployment would set them (the database comes per run)."""
+    return {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_ENV_FILE": os.devnull,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": SECRET_KEY,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "SUPABASE_URL": supabase_url,
+        "SUPABASE_AUTH_CHECK_SESSION": "true",
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
 
 
 def create_database(server_url: str, name: str) -> str:

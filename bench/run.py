@@ -165,7 +165,7 @@ class Bench:
             embedded.stop(data.DATA_DIR)
             server_url = embedded.ensure_running(data.DATA_DIR)
         self.socket_dir = embedded.start(data.DATA_DIR)
-        self.env = django_env(self.supabase_url)
+        self.env = data.django_env(self.supabase_url)
         self.ours = data.prepare_ours(server_url, self.env | {"DATABASE_URL": server_url})
         if folder is not None:
             reference.install(folder)
@@ -252,22 +252,6 @@ def request(scenario: dict, path: str) -> dict:
         "auth": scenario.get("auth", False),
         "body": scenario.get("body"),
         "expect": scenario["expect"],
-    }
-
-
-def django_env(supabase_url: str) -> dict:
-    """Production settings, as a deployment would set them (the database comes per run)."""
-    return {
-        "PATH": os.environ["PATH"],
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_ENV_FILE": os.devnull,
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": data.SECRET_KEY,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "SUPABASE_URL": supabase_url,
-        "SUPABASE_AUTH_CHECK_SESSION": "true",
-        "DJANGO_LOG_LEVEL": "WARNING",
     }
 
 

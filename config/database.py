@@ -27,8 +27,6 @@ class Tuning:
     connect_timeout: int = 5
     statement_timeout: int = 20
     prepared_statements: bool = True
-    pool_size: int = 0  # 0: a persistent connection per thread; N: Django's pool of N per process
-    pool_timeout: float = 10
 
 
 def database_config(url: str, tuning: Tuning, *, embedded_dir: Path | None = None) -> dict:
@@ -68,19 +66,11 @@ def _tuned(config: dict, tuning: Tuning) -> dict:
     options = config.setdefault("OPTIONS", {})
     # Fail fast when the database is unreachable instead of hanging a worker.
     options.setdefault("connect_timeout", tuning.connect_timeout)
+    # One persistent connection per server thread (not Django's pool: docs/performance.md),
+    # checked before each request by polling its socket, without a round trip
+    # (supabase_auth/postgres).
     config["CONN_HEALTH_CHECKS"] = True
     config["CONN_MAX_AGE"] = tuning.conn_max_age
-    if tuning.pool_size:
-        # Django's psycopg pool: at most pool_size connections per process, lent per request.
-        # It needs CONN_MAX_AGE=0, and its health check is a SELECT 1 per checkout, so it is
-        # off (docs/performance.md compares both models).
-        options["pool"] = {
-            "min_size": tuning.pool_size,
-            "max_size": tuning.pool_size,
-            "timeout": tuning.pool_timeout,
-        }
-        config["CONN_MAX_AGE"] = 0
-        config["CONN_HEALTH_CHECKS"] = False
     host = str(config.get("HOST") or "")
     if host and not host.startswith("/"):
         # Notice a vanished server (network partition, failover) on idle pooled connections.

@@ -126,8 +126,6 @@ DATABASES = {
             connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=5),
             statement_timeout=env.int("DATABASE_STATEMENT_TIMEOUT", default=20),
             prepared_statements=env.bool("DATABASE_PREPARED_STATEMENTS", default=True),
-            pool_size=env.int("DATABASE_POOL_SIZE", default=0),
-            pool_timeout=env.float("DATABASE_POOL_TIMEOUT", default=10),
         ),
         embedded_dir=EMBEDDED_DATABASE_DIR,
     )

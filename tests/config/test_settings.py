@@ -83,3 +83,11 @@ def test_session_mode_keeps_server_side_cursors():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "3600"])
+def test_unsafe_server_read_timeout_stops_start_up(seconds):
+    result = run_python(PRODUCTION_ENV | {"SERVER_READ_TIMEOUT": seconds}, "")
+
+    assert result.returncode != 0
+    assert "SERVER_READ_TIMEOUT is unsafe" in result.stderr

@@ -21,7 +21,6 @@ from supabase_auth.local import embedded
 from tests.subprocess_django import PRODUCTION_ENV, PROJECT_DIR, run_django
 
 ARTIFACTS_DIR = PROJECT_DIR / "test-artifacts" / "reliability"
-GUNICORN_CONFIG = PROJECT_DIR / "config" / "gunicorn.py"
 START_TIMEOUT = 60.0  # seconds for gunicorn to import Django, run the checks and answer /health
 
 
@@ -170,7 +169,7 @@ class Server:
 
 
 class Gunicorn(Server):
-    """gunicorn with the repo's config/gunicorn.py, as the Procfile's web process runs it."""
+    """The Procfile's web process (gunicorn with config/gunicorn.py), on a free port."""
 
     name = "gunicorn"
 
@@ -187,8 +186,17 @@ class Gunicorn(Server):
             "PATH": str(gunicorn.parent),
             "DJANGO_ENV_FILE": "/dev/null",
         }
-        command = [str(gunicorn), "-c", str(GUNICORN_CONFIG), "config.wsgi"]
-        super().__init__(command, env, log_path, port=port, workers=workers)
+        program, *arguments = procfile_web()
+        assert program == "gunicorn", "the Procfile's web process is gunicorn"
+        super().__init__([str(gunicorn), *arguments], env, log_path, port=port, workers=workers)
+
+
+def procfile_web() -> list[str]:
+    """Return the Procfile's web command, split into words."""
+    for line in (PROJECT_DIR / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return line.removeprefix("web:").split()
+    raise AssertionError("the Procfile has no web process")
 
 
 def write_artifact(name: str, report: dict) -> Path:
