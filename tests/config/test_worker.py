@@ -30,7 +30,6 @@ PROMPT = 1.0  # seconds: an answer that did not wait for a client's missing byte
 # A cut-off slow client: the deadline, the worker's once-a-second check, a loaded machine.
 CUT_OFF_BOUND = READ_TIMEOUT + 6.0
 TIMEOUT = 15.0  # seconds any single exchange may take before the test fails
-PRODUCTION_REDIRECT = {"DJANGO_SECURE_SSL_REDIRECT": "true"}
 
 
 @pytest.fixture(scope="module")
@@ -53,49 +52,30 @@ def server_env(database, static_root) -> dict[str, str]:  # noqa: F811
     return env
 
 
-def start(env: dict[str, str], tmp_path_factory, name: str, **overrides: str) -> Gunicorn:
-    """Start one more server; its database sessions carry its own application_name."""
+def server_for(env: dict[str, str], tmp_path_factory, name: str, **overrides: str) -> Gunicorn:
+    """Return one more server (not started); its sessions carry their own application_name."""
     if name != "gunicorn":
         overrides["DATABASE_URL"] = env["DATABASE_URL"].replace(APP_NAME, f"{APP_NAME}-{name}")
     log_path = tmp_path_factory.mktemp(name) / "gunicorn.log"
-    return Gunicorn(env | overrides, log_path, workers=1).start()
+    return Gunicorn(env | overrides, log_path, workers=1)
 
 
 @pytest.fixture(scope="module")
 def server(server_env, tmp_path_factory):
     """gunicorn with the repo's config and its default worker class, one process."""
     assert "GUNICORN_WORKER_CLASS" not in server_env
-    gunicorn = start(server_env, tmp_path_factory, "gunicorn")
-    yield gunicorn
-    gunicorn.stop()
+    with server_for(server_env, tmp_path_factory, "gunicorn") as gunicorn:
+        yield gunicorn
 
 
-@pytest.fixture(scope="module")
-def behind_proxy(server_env, tmp_path_factory):
-    """HTTPS redirects on; the test client (127.0.0.1) is the trusted proxy."""
-    gunicorn = start(
-        server_env,
-        tmp_path_factory,
-        "behind-proxy",
-        **PRODUCTION_REDIRECT,
-        FORWARDED_ALLOW_IPS="127.0.0.1",
-    )
-    yield gunicorn
-    gunicorn.stop()
-
-
-@pytest.fixture(scope="module")
-def exposed(server_env, tmp_path_factory):
-    """HTTPS redirects on; only 192.0.2.10 is a trusted proxy, so the test client is not."""
-    gunicorn = start(
-        server_env,
-        tmp_path_factory,
-        "exposed",
-        **PRODUCTION_REDIRECT,
-        FORWARDED_ALLOW_IPS="192.0.2.10",
-    )
-    yield gunicorn
-    gunicorn.stop()
+# HTTPS redirects on, so whether Django took a request for HTTPS shows (200, not 301); the
+# test client (127.0.0.1) is the trusted proxy of one server and an untrusted peer of the other.
+@pytest.fixture(scope="module", params=["127.0.0.1", "192.0.2.10"], ids=["trusted", "untrusted"])
+def redirecting(request, server_env, tmp_path_factory):
+    env = server_env | {"DJANGO_SECURE_SSL_REDIRECT": "true", "FORWARDED_ALLOW_IPS": request.param}
+    trusted = request.param == "127.0.0.1"
+    with server_for(env, tmp_path_factory, "trusted" if trusted else "untrusted") as gunicorn:
+        yield gunicorn, trusted
 
 
 @pytest.fixture(scope="module")
@@ -384,29 +364,29 @@ def test_slow_uploads_on_every_thread_free_them_at_the_deadline(server, database
 # --- Headers: what reaches Django ------------------------------------------------------------
 
 
-def test_forwarded_proto_from_the_trusted_proxy_counts_as_https(behind_proxy):
-    """Positive control: X-Forwarded-Proto from FORWARDED_ALLOW_IPS makes the request secure."""
-    plain = exchange(behind_proxy, get("/api/posts/"))
-    forwarded = exchange(behind_proxy, get("/api/posts/", "X-Forwarded-Proto: https"))
+def test_forwarded_proto_counts_only_from_forwarded_allow_ips(redirecting):
+    """X-Forwarded-Proto: https is honoured from the trusted proxy, ignored from anyone else."""
+    server, trusted = redirecting
+
+    plain = exchange(server, get("/api/posts/"))
+    status, headers, body = exchange(server, get("/api/posts/", "X-Forwarded-Proto: https"))
 
     assert plain[0] == 301
     assert plain[1]["location"] == "https://127.0.0.1/api/posts/"
-    assert forwarded[0] == 200, forwarded[2]
-    assert "results" in json.loads(forwarded[2])
+    if trusted:
+        assert status == 200, body
+        assert "results" in json.loads(body)
+    else:
+        assert status == 301
+        assert headers["location"] == "https://127.0.0.1/api/posts/"
+        assert body == b""
 
 
-def test_header_with_underscores_is_dropped(behind_proxy):
+def test_header_with_underscores_is_dropped(redirecting):
     """X_Forwarded_Proto is not X-Forwarded-Proto: dropped, even from the trusted proxy."""
-    status, headers, body = exchange(behind_proxy, get("/api/posts/", "X_Forwarded_Proto: https"))
+    server, _ = redirecting
 
-    assert status == 301
-    assert headers["location"] == "https://127.0.0.1/api/posts/"
-    assert body == b""
-
-
-def test_forwarded_headers_from_an_untrusted_peer_are_ignored(exposed):
-    """X-Forwarded-Proto from a peer outside FORWARDED_ALLOW_IPS does not make it HTTPS."""
-    status, headers, body = exchange(exposed, get("/api/posts/", "X-Forwarded-Proto: https"))
+    status, headers, body = exchange(server, get("/api/posts/", "X_Forwarded_Proto: https"))
 
     assert status == 301
     assert headers["location"] == "https://127.0.0.1/api/posts/"
