@@ -103,7 +103,12 @@ def main() -> None:
     parser.add_argument("--no-reference", action="store_true", help="only this API")
     parser.add_argument("--variant", action="append", default=[], help="NAME:VAR=VALUE,...")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--show", type=Path, help="print a saved run's table (a results JSON)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args()
+    if args.show:
+        report(json.loads(args.show.read_text())["summary"], markdown=args.markdown)
+        return
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: install it (Debian/Ubuntu: apt-get install wrk) and retry.")
     distances = [float(d) for d in args.distances.split(",") if d]
@@ -139,7 +144,7 @@ def main() -> None:
     }
     results["date"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     results["command"] = " ".join(["bench/run.py", *sys.argv[1:]])
-    report(results["summary"])
+    report(results["summary"], markdown=args.markdown)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for path in (data.results_dir() / f"bench-{stamp}.json", data.results_dir() / "latest.json"):
         path.write_text(json.dumps(results, indent=2) + "\n")
@@ -332,19 +337,37 @@ def summarise(runs: list[dict]) -> list[dict]:
     return rows
 
 
-def report(rows: list[dict]) -> None:
-    """Print the table on stdout."""
-    print(
-        f"{'ms away':>7} {'conns':>5}  {'scenario':<8} {'app':<12}{'req/s':>9}{'p50 ms':>9}"
-        f"{'p99 ms':>9}{'errors':>8}{'RSS MB':>8}{'× ref':>8}"
-    )
+def report(rows: list[dict], *, markdown: bool = False) -> None:
+    """Print the table on stdout (aligned text, or Markdown for docs/performance.md)."""
+    header = ["ms away", "conns", "scenario", "app", "req/s", "p50 ms", "p99 ms", "errors"]
+    header += ["RSS MB", "× ref"]
+    lines = []
     for r in rows:
         ratio = f"{r['vs_reference']:.2f}" if r["vs_reference"] is not None else ""
-        print(
-            f"{r['distance_ms']:>7g} {r['connections']:>5}  {r['scenario']:<8} {r['app']:<12}"
-            f"{r['rps']:>9,.0f}{r['p50_ms']:>9}{r['p99_ms']:>9}{r['errors']:>8}"
-            f"{r['worker_rss_mb']:>8}{ratio:>8}"
+        lines.append(
+            [
+                f"{r['distance_ms']:g}",
+                str(r["connections"]),
+                r["scenario"],
+                r["app"],
+                f"{r['rps']:,.0f}",
+                f"{r['p50_ms']:g}",
+                f"{r['p99_ms']:g}",
+                str(r["errors"]),
+                f"{r['worker_rss_mb']:g}",
+                ratio,
+            ]
         )
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for line in lines:
+            print("| " + " | ".join(line) + " |")
+        return
+    widths = [7, 6, 9, 12, 8, 8, 8, 7, 7, 7]
+    print("".join(f"{h:>{w}} " for h, w in zip(header, widths, strict=True)))
+    for line in lines:
+        print("".join(f"{v:>{w}} " for v, w in zip(line, widths, strict=True)))
 
 
 if __name__ == "__main__":
