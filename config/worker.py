@@ -33,13 +33,13 @@ READ_TIMEOUT = json.dumps({"detail": "Request not received in time.", "code": "r
 class ThreadWorker(gthread.ThreadWorker):
     """gunicorn's gthread worker; each request is read whole, in bounded time, then served."""
 
-    def init_process(self) -> None:
-        from django.conf import settings
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        from django.conf import settings  # configured now that the application is loaded
 
         self.read_timeout = settings.SERVER_READ_TIMEOUT
         self.max_body_bytes = settings.SERVER_MAX_BODY_BYTES
         self.reading: dict = {}  # connection -> deadline, while its request is being read
-        super().init_process()
 
     def handle(self, conn):
         """Read and serve a request, within the read deadline until its body is in memory."""
