@@ -6,7 +6,8 @@ Postgres (docs/performance.md). What it lacks, this adds, before Django sees the
   connection after SERVER_READ_TIMEOUT instead of holding a thread for ever;
 - the body read completely first, at most SERVER_MAX_BODY_BYTES (413 beyond, unread), so the
   bytes buffered per process are at most threads x that cap (a chunked body then reaches
-  Django with its length, where gunicorn alone gives Django an empty body);
+  Django with its length, where gunicorn alone gives Django an empty body; "100 Continue"
+  goes out before that read, not after it);
 - X-Forwarded-* and Forwarded only from FORWARDED_ALLOW_IPS (gunicorn trusts them only there
   for the URL scheme, but passes them on to Django, which reads X-Forwarded-Proto itself);
 - repeated Cookie headers joined with "; " as Django's ASGI handler and RFC 9113 §8.2.3 do
@@ -54,6 +55,11 @@ class ThreadWorker(gthread.ThreadWorker):
         declared = _content_length(req)
         if declared is not None and declared > self.max_body_bytes:
             return _refuse(conn, "413 Content Too Large", TOO_LARGE)
+        if req._expected_100_continue:
+            # The client waits for this before sending its body (RFC 9110 §10.1.1); gunicorn
+            # would send it only once the application reads, after the body we wait for here.
+            util.write(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
+            req._expected_100_continue = False
         body = req.body.read(self.max_body_bytes + 1)
         if len(body) > self.max_body_bytes:
             return _refuse(conn, "413 Content Too Large", TOO_LARGE)

@@ -259,6 +259,25 @@ def test_chunked_body_past_the_cap_is_refused_and_nothing_is_written(server, dat
     assert titled(database, small["title"]) == [(small["title"],)]
 
 
+def test_expect_100_continue_is_answered_before_the_body_is_sent(server, database, auth):  # noqa: F811
+    """A client that waits for "100 Continue" (curl does) gets it at once, then its 201."""
+    title = "Expected to continue"
+    payload = json.dumps({"title": title, "published": False}).encode()
+    head = post_head(auth, len(payload)).replace(b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n")
+    with connect(server) as sock:
+        sock.sendall(head)
+        sock.settimeout(PROMPT)  # a server waiting for the body first would leave this silent
+        interim = sock.recv(1024)
+        sock.settimeout(TIMEOUT)
+        sock.sendall(payload)
+        status, _, body = parse(read_until_closed(sock))
+
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert status == 201, body
+    assert json.loads(body)["title"] == title
+    assert titled(database, title) == [(title,)]
+
+
 # --- Slow clients: bounded in time, never holding every thread ------------------------------
 
 
