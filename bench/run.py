@@ -196,25 +196,7 @@ class Bench:
                 port = free_port()
                 stack.enter_context(DelayProxy(port, self.socket_dir, distance, self.logs))
                 host = "127.0.0.1"
-            apps = {}
-            for name, extra in self.variants.items():
-                extra = dict(extra)
-                chdir = extra.pop("BENCH_CHDIR", None)  # another copy of the code, to compare
-                env = self.env | extra | {"DATABASE_URL": our_database_url(host, port)}
-                server = Gunicorn(env, self.logs / f"{name}.log", workers=self.workers)
-                if chdir:
-                    server.cwd = Path(chdir)
-                apps[name] = (stack.enter_context(server), self.token, "this")
-            if self.folder is not None:
-                url = reference.database_url(host, port)
-                server = reference.app(
-                    self.folder,
-                    url,
-                    self.reference_auth,
-                    self.reference_token,
-                    self.logs / "reference.log",
-                )
-                apps["reference"] = (stack.enter_context(server), self.reference_token, "reference")
+            apps = self._start_apps(stack, host, port)
             runs = []
             for scenario_name in scenarios:
                 scenario = SCENARIOS[scenario_name]
@@ -247,6 +229,29 @@ class Bench:
                             }
                         )
         return runs
+
+    def _start_apps(self, stack: ExitStack, host, port: int | None) -> dict:
+        """Start this API (each variant) and the reference on the database at host:port.
+
+        Return {name: (server, token, side)}; `side` picks the scenario's path.
+        """
+        apps = {}
+        for name, extra in self.variants.items():
+            extra = dict(extra)
+            chdir = extra.pop("BENCH_CHDIR", None)  # another copy of the code, to compare
+            env = self.env | extra | {"DATABASE_URL": our_database_url(host, port)}
+            server = Gunicorn(env, self.logs / f"{name}.log", workers=self.workers)
+            if chdir:
+                server.cwd = Path(chdir)
+            apps[name] = (stack.enter_context(server), self.token, "this")
+        if self.folder is not None:
+            url = reference.database_url(host, port)
+            log_path = self.logs / "reference.log"
+            server = reference.app(
+                self.folder, url, self.reference_auth, self.reference_token, log_path
+            )
+            apps["reference"] = (stack.enter_context(server), self.reference_token, "reference")
+        return apps
 
 
 def request(scenario: dict, path: str) -> dict:
