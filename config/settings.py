@@ -278,7 +278,7 @@ for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
 # Largest request body under /api/ (JSON); views such as the avatar upload set their own.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 # Largest body the server buffers before Django sees it (the avatar upload is the largest any
-# view takes); beyond it gunicorn's worker answers 413 without reading it (config/worker.py).
+# view takes); beyond it the worker answers 413 without reading it (config/worker.py).
 SERVER_MAX_BODY_BYTES = env.int(
     "SERVER_MAX_BODY_BYTES",
     default=256 * 1024
@@ -288,6 +288,12 @@ SERVER_MAX_BODY_BYTES = env.int(
         global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE,  # admin forms
     ),
 )
+
+# A client has this long to send a whole request, headers and body (config/worker.py), so a
+# slow or stalled upload holds a server thread for a bounded time.
+SERVER_READ_TIMEOUT = env.float("SERVER_READ_TIMEOUT", default=30)
+if not DEBUG and not 0 < SERVER_READ_TIMEOUT <= 300:
+    raise unsafe("SERVER_READ_TIMEOUT", "use a number of seconds between 0 and 300")
 
 # --- Shared cache (config/cache.py): throttle counters and read-your-writes markers -----------
 # REDIS_URL (or CACHE_URL) makes every process and node count in one Redis; unset, each process
