@@ -1,5 +1,6 @@
 """Project settings: every difference between deployments comes from the environment (README)."""
 
+import re
 from pathlib import Path
 
 import environ
@@ -166,6 +167,12 @@ SUPABASE_JWKS_TIMEOUT = env.float("SUPABASE_JWKS_TIMEOUT", default=2)
 SUPABASE_AUTH_CHECK_SESSION = env.bool("SUPABASE_AUTH_CHECK_SESSION", default=False)
 
 # --- REST framework -------------------------------------------------------------------------
+# Avatar uploads and removals per user, as DRF's "<n>/<period>" (each upload decodes an image).
+API_THROTTLE_AVATAR = env.str("API_THROTTLE_AVATAR", default="20/hour")
+if API_THROTTLE_AVATAR and not re.fullmatch(r"[0-9]+/[smhd][a-z]*", API_THROTTLE_AVATAR):
+    raise ImproperlyConfigured("API_THROTTLE_AVATAR must be a rate such as 20/hour.")
+if not API_THROTTLE_AVATAR and not DEBUG:
+    raise unsafe("API_THROTTLE_AVATAR", "each upload decodes an image; set a rate such as 20/hour")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["supabase_auth.authentication.SupabaseAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -185,6 +192,7 @@ REST_FRAMEWORK = {
         "anon": env.str("API_THROTTLE_ANON", default="") or None,
         "user": env.str("API_THROTTLE_USER", default="") or None,
         "auth": env.str("API_THROTTLE_AUTH", default="10/minute") or None,
+        "avatar": API_THROTTLE_AVATAR or None,
     },
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
 }

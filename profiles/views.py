@@ -11,6 +11,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from api import openapi
@@ -114,9 +115,15 @@ class ProfilePostsView(generics.ListAPIView):
 
 
 class MyAvatarView(APIView):
-    """Upload or remove the caller's avatar in Supabase Storage, acting with the caller's token."""
+    """Upload or remove the caller's avatar in Supabase Storage, acting with the caller's token.
+
+    Each upload decodes an image (up to ~56 MiB and a fifth of a CPU second, docs/testing.md),
+    so calls are limited per user in their own throttle scope (API_THROTTLE_AVATAR).
+    """
 
     parser_classes = [MultiPartParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "avatar"
 
     @staticmethod
     def max_body_bytes() -> int:
@@ -144,6 +151,7 @@ class MyAvatarView(APIView):
                 "unsupported_image_type",
                 "Upload a PNG, JPEG, WebP or GIF image.",
             ),
+            429: openapi.THROTTLED,
             503: openapi.error(
                 "Storage is down or not set up.",
                 "storage_unavailable",
@@ -175,6 +183,7 @@ class MyAvatarView(APIView):
         responses={
             204: None,
             401: openapi.UNAUTHENTICATED,
+            429: openapi.THROTTLED,
             503: openapi.error(
                 "Storage is down or not set up.",
                 "storage_unavailable",

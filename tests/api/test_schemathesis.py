@@ -77,7 +77,7 @@ def supabase_token(settings, monkeypatch, wsgi_in_test_transaction):
 
     DRF copies the throttle rates onto its class when imported, so they are patched there.
     """
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": None})
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": None, "avatar": None})
     with wired_fake_supabase(settings, auth_tables=False, confirm_email=False) as fake:
         fake.create_bucket("avatars", public=True)
         fake.storage_policy(own_folder("avatars"))
