@@ -224,13 +224,22 @@ def test_unsupported_type_is_415(data):
 
 
 def test_clean_scales_16_bit_greyscale_to_8_bits():
-    data = image_file("PNG", (3000, 100), mode="I;16", color=40000)  # wide: scaled down too
+    data = image_file("PNG", (300, 200), mode="I;16", color=40000)
 
     result = clean(data)
 
     image = opened(result.data)
-    assert (image.mode, image.size) == ("L", (MAX_EDGE, 34))
+    assert (image.mode, image.size) == ("L", (300, 200))
     assert image.getpixel((0, 0)) == 40000 // 256  # not clipped to white
+
+
+def test_clean_scales_down_a_16_bit_image_four_times_too_wide():
+    """Pillow cannot reduce() mode I;16: such an upload was a ValueError, so a 500."""
+    data = image_file("PNG", (4 * MAX_EDGE, 64), mode="I;16", color=40000)
+
+    result = clean(data)
+
+    assert opened(result.data).size == (MAX_EDGE, 16)
 
 
 @pytest.mark.parametrize(
