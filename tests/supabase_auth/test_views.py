@@ -357,7 +357,9 @@ def test_supabase_failure_is_a_quick_503(supabase, api_client, settings, failure
 
     assert response.status_code == 503
     assert response.json() == UNAVAILABLE
-    assert elapsed < settings.SUPABASE_HTTP_TIMEOUT + 2
+    # Quick: only a hang waits out the timeout (then 503 at once); an answer is never waited on.
+    timeout = settings.SUPABASE_HTTP_TIMEOUT
+    assert elapsed < (timeout + 2 if "hang" in failure else timeout)
     assert len(supabase.requests_to("/auth/v1/token")) == 1
 
 
