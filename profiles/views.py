@@ -117,7 +117,7 @@ class ProfilePostsView(generics.ListAPIView):
 class MyAvatarView(APIView):
     """Upload or remove the caller's avatar in Supabase Storage, acting with the caller's token.
 
-    Each upload decodes an image (up to ~56 MiB and a fifth of a CPU second, docs/testing.md),
+    Each upload decodes an image (up to ~58 MiB and a third of a CPU second, docs/testing.md),
     so calls are limited per user in their own throttle scope (API_THROTTLE_AVATAR).
     """
 
