@@ -104,7 +104,7 @@ def clean(data: bytes) -> Avatar:
     return Avatar(_encode(pixels, fmt), fmt)
 
 
-def decode_bytes(image: Image.Image, fmt: str, source_size: tuple[int, int]) -> int:
+def _decode_bytes(image: Image.Image, fmt: str, source_size: tuple[int, int]) -> int:
     """Return the memory decoding and scaling down this opened image take, from its header.
 
     For JPEG, call it after `draft()`: the coefficients cover the whole source, the pixels
@@ -149,7 +149,7 @@ def _scaled_down(data: bytes, fmt: str) -> Image.Image:
     image.seek(0)  # first frame of an animation
     if fmt == "JPEG":
         image.draft(image.mode, _fitted(source_size))
-    if decode_bytes(image, fmt, source_size) > MAX_DECODE_BYTES:
+    if _decode_bytes(image, fmt, source_size) > MAX_DECODE_BYTES:
         raise ImageTooLarge()
     image.load()
     if fmt != "GIF" and image.mode in WORKING_MODES:
