@@ -21,7 +21,7 @@ from supabase_auth import dev_tokens
 from tests.reliability.stack import Gunicorn, production_env, write_artifact
 from tests.subprocess_django import PRODUCTION_ENV
 from tests.support.jwks_server import JWKSServer, SigningKey
-from tests.support.supabase_server import FakeSupabase
+from tests.support.supabase_server import FakeSupabase, auth_table_hooks
 
 JWKS_TIMEOUT = 1.0  # SUPABASE_JWKS_TIMEOUT
 JWKS_MAX_AGE = 1.0  # SUPABASE_JWKS_MAX_AGE: background refreshes happen during each test
@@ -73,8 +73,13 @@ def jwks(signing_key):
 
 
 @pytest.fixture(scope="module")
-def supabase():
-    with FakeSupabase(jwt_secret=PRODUCTION_ENV["SUPABASE_JWT_SECRET"]) as fake:
+def supabase(database):
+    """Supabase Auth and Storage; its users and sessions are rows of the API's database too.
+
+    So tokens pass the session check (SUPABASE_AUTH_CHECK_SESSION), as Supabase's own are.
+    """
+    hooks = auth_table_hooks(database.execute)
+    with FakeSupabase(jwt_secret=PRODUCTION_ENV["SUPABASE_JWT_SECRET"], **hooks) as fake:
         fake.create_bucket("avatars", public=True)
         yield fake
 
@@ -113,18 +118,18 @@ def healthy_services(jwks, supabase, signing_key):
 
 
 class Member:
-    """A Supabase user with an `auth.users` row in the API's database and a password session."""
+    """A Supabase user signed in with a password (`auth.users` and `auth.sessions` rows)."""
 
-    def __init__(self, supabase: FakeSupabase, database, email: str) -> None:
+    def __init__(self, supabase: FakeSupabase, email: str) -> None:
         self.email = email
         self.id = supabase.create_user(email, PASSWORD).id
-        database.execute("insert into auth.users (id, email) values (%s, %s)", [self.id, email])
         self.token = supabase.sign_in(email)["access_token"]
+        self.session_id = jwt.decode(self.token, options={"verify_signature": False})["session_id"]
 
 
 @pytest.fixture
-def member(supabase, database) -> Member:
-    return Member(supabase, database, f"member-{uuid.uuid4().hex[:8]}@example.com")
+def member(supabase) -> Member:
+    return Member(supabase, f"member-{uuid.uuid4().hex[:8]}@example.com")
 
 
 def es256_token(env: dict[str, str], key: SigningKey, member: Member) -> str:
@@ -132,6 +137,7 @@ def es256_token(env: dict[str, str], key: SigningKey, member: Member) -> str:
     claims = dev_tokens.user_claims(
         uuid.UUID(member.id),
         member.email,
+        session_id=uuid.UUID(member.session_id),
         iss=f"{env['SUPABASE_URL']}/auth/v1",
         jti=uuid.uuid4().hex,
     )
