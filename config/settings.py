@@ -240,6 +240,10 @@ SUPABASE_AUTH_CHECK_SESSION = env.bool("SUPABASE_AUTH_CHECK_SESSION", default=Tr
 API_ANONYMOUS_SIGN_IN_WRITES = env.bool("API_ANONYMOUS_SIGN_IN_WRITES", default=False)
 
 # --- REST framework -------------------------------------------------------------------------
+# Avatar uploads and removals per user, as DRF's "<n>/<period>" (each upload decodes an image).
+API_THROTTLE_AVATAR = env.str("API_THROTTLE_AVATAR", default="20/hour")
+if not API_THROTTLE_AVATAR and not DEBUG:
+    raise unsafe("API_THROTTLE_AVATAR", "each upload decodes an image; set a rate such as 20/hour")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["supabase_auth.authentication.SupabaseAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -263,6 +267,7 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="") or None,
         "auth": env.str("API_THROTTLE_AUTH", default="10/minute") or None,
         "auth_account": env.str("API_THROTTLE_AUTH_ACCOUNT", default="10/hour") or None,
+        "avatar": API_THROTTLE_AVATAR or None,
     },
     # Proxies in front whose X-Forwarded-For is trusted for the client address. 0: the peer
     # address; DRF's own default (None) would trust a header any client can send.

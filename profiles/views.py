@@ -17,6 +17,7 @@ from api import openapi
 from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for, with_etag
 from api.pagination import KeysetPagination
 from api.replicas import public_read
+from api.throttling import AvatarThrottle
 from posts.models import Post
 from posts.serializers import PostSerializer
 from profiles import avatar
@@ -153,10 +154,15 @@ class ProfilePostsView(generics.ListAPIView):
 
 
 class MyAvatarView(APIView):
-    """Upload or remove the caller's avatar in Supabase Storage, acting with the caller's token."""
+    """Upload or remove the caller's avatar in Supabase Storage, acting with the caller's token.
+
+    Each upload decodes an image (up to ~58 MiB and a third of a CPU second, docs/testing.md),
+    so calls are limited per user (API_THROTTLE_AVATAR), counted in the shared cache.
+    """
 
     parser_classes = [MultiPartParser]
     permission_classes = [IsAuthenticated, AnonymousSignInsReadOnly]
+    throttle_classes = [AvatarThrottle]
 
     @staticmethod
     def max_body_bytes() -> int:
