@@ -20,7 +20,7 @@ EMBEDDED = "embedded"
 
 @dataclass(frozen=True)
 class Tuning:
-    """How connections behave; each field is one DATABASE_* setting (README, Settings)."""
+    """How connections behave; each field is one DATABASE_* setting (docs/settings.md)."""
 
     pool_mode: str = "session"
     conn_max_age: int = 600

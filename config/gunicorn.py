@@ -24,7 +24,7 @@ timeout = env.int("GUNICORN_TIMEOUT", default=30)
 graceful_timeout = env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30)
 keepalive = env.int("GUNICORN_KEEPALIVE", default=5)
 # Recycling after N requests is off by default (gunicorn's default too): memory is flat under
-# load (README, Reliability: soak), and a recycle closes every keep-alive connection of the
+# load (docs/performance.md, soak), and a recycle closes every keep-alive connection of the
 # worker, which clients racing a request on them see as errors. Set it to bound a leak.
 max_requests = env.int("GUNICORN_MAX_REQUESTS", default=0)
 max_requests_jitter = env.int("GUNICORN_MAX_REQUESTS_JITTER", default=0)

@@ -225,13 +225,14 @@ SUPABASE_JWKS_MAX_AGE = env.float("SUPABASE_JWKS_MAX_AGE", default=600)
 # At most one fetch per this many seconds for tokens naming an unknown kid.
 SUPABASE_JWKS_REFETCH_COOLDOWN = env.float("SUPABASE_JWKS_REFETCH_COOLDOWN", default=10)
 SUPABASE_JWKS_TIMEOUT = env.float("SUPABASE_JWKS_TIMEOUT", default=2)
-# How long a token naming an unknown kid waits for the refetch it starts before the answer is
-# a 503 with Retry-After (the fetch goes on in the background). A single-threaded worker
-# serves nothing else meanwhile, so this stays far below the 100 ms a request may take.
-SUPABASE_JWKS_WAIT = env.float("SUPABASE_JWKS_WAIT", default=0.05)
+# How long a token naming an unknown kid (a rotated key) waits for the refetch it starts before
+# the answer is a 503 with Retry-After (the fetch goes on in the background). Long enough for
+# a normal fetch from Supabase across the network (a TLS handshake and a round trip), short
+# against SUPABASE_JWKS_TIMEOUT; it holds one server thread, never the others (keys.py).
+SUPABASE_JWKS_WAIT = env.float("SUPABASE_JWKS_WAIT", default=0.5)
 if not DEBUG and not 0 <= SUPABASE_JWKS_WAIT < SUPABASE_JWKS_TIMEOUT:
     raise unsafe(
-        "SUPABASE_JWKS_WAIT", "use 0 or more seconds, below SUPABASE_JWKS_TIMEOUT (default 0.05)"
+        "SUPABASE_JWKS_WAIT", "use 0 or more seconds, below SUPABASE_JWKS_TIMEOUT (default 0.5)"
     )
 # Refuse tokens whose session was signed out (one indexed lookup in auth.sessions, same query).
 SUPABASE_AUTH_CHECK_SESSION = env.bool("SUPABASE_AUTH_CHECK_SESSION", default=True)

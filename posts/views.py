@@ -71,7 +71,12 @@ WRITE_PARAMETERS = [IF_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
         "(`published` false, the default) is visible to its author only.",
         parameters=[ETAG, *openapi.RESPONSE_HEADERS],
         examples=[POST_EXAMPLE],
-        responses={201: PostSerializer, **openapi.JSON_BODY, **openapi.GUARDED},
+        responses={
+            201: PostSerializer,
+            **openapi.JSON_BODY,
+            **openapi.GUARDED,
+            403: openapi.ANONYMOUS_SIGN_IN,
+        },
     ),
     retrieve=extend_schema(
         summary="A published post, or one of the caller's drafts",

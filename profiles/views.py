@@ -34,6 +34,7 @@ MY_PROFILE_WRITE_RESPONSES = {
     200: MyProfileSerializer,
     **openapi.JSON_BODY,
     **openapi.GUARDED,
+    403: openapi.ANONYMOUS_SIGN_IN,
     412: openapi.PRECONDITION_FAILED,
 }
 READ_PARAMETERS = [openapi.IF_NONE_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
@@ -46,8 +47,9 @@ STORAGE_UNAVAILABLE = openapi.error(
     openapi.DATABASE_DOWN,
 )
 STORAGE_FORBIDDEN = openapi.error(
-    "Storage's policies refused the change.",
+    "Storage's policies refused the change; or the caller is an anonymous sign-in.",
     ("storage_forbidden", "Storage refused the upload (its policies do not allow it)."),
+    openapi.ANONYMOUS_SIGN_IN_REFUSED,
 )
 
 

@@ -9,14 +9,12 @@ failed are printed and written to test-artifacts/schemathesis.json.
 import json
 import os
 from pathlib import Path
-from urllib.parse import unquote
 
 import pytest
 import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
-from django.test import Client
 from hypothesis import HealthCheck, settings
 from rest_framework.throttling import ScopedRateThrottle
 from schemathesis.checks import (
@@ -50,31 +48,6 @@ HYPOTHESIS = settings(
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 cases_run: dict[str, int] = {}
 cases_failed: dict[str, int] = {}  # hypothesis's shrinking retries a failure: cases, not bugs
-cases_in_known_gap: dict[str, int] = {}
-KNOWN_GAP = (
-    "known gap, issue 11 item 11: an /api/ path holding a newline gets Django's HTML 404 "
-    "(the URL handlers' fix is another branch's); such cases are counted, not checked, while "
-    "it lasts"
-)
-
-
-def newline_path_gets_html() -> bool:
-    """Return whether the known gap is still there, so that its fix ends the exception.
-
-    Asked once, at import: Django's test client reconnects the signals that
-    `wsgi_in_test_transaction` disconnects, so it must not run inside a test.
-    """
-    response = Client().get("/api/posts/%0A/")
-    return not response["Content-Type"].startswith("application/json")
-
-
-NEWLINE_PATH_GETS_HTML = newline_path_gets_html()
-
-
-def in_known_gap(case) -> bool:
-    """Return whether the case's path holds a newline while the known gap lasts (KNOWN_GAP)."""
-    values = (case.path_parameters or {}).values()  # percent-encoded by schemathesis
-    return NEWLINE_PATH_GETS_HTML and any("\n" in unquote(str(value)) for value in values)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -82,15 +55,13 @@ def report_cases():
     yield
     total, failed = sum(cases_run.values()), sum(cases_failed.values())
     ARTIFACT.parent.mkdir(exist_ok=True)
-    report = {"cases": total, "failed": failed, "in_known_gap": cases_in_known_gap}
+    report = {"cases": total, "failed": failed}
     report["by_operation"] = cases_run
     ARTIFACT.write_text(json.dumps(report | {"failed_by_operation": cases_failed}, indent=2))
     print(
         f"\nschemathesis: {total} cases over {len(cases_run)} operations, "
         f"{failed} failed in {len(cases_failed)} operations"
     )
-    if cases_in_known_gap:
-        print(f"schemathesis: {sum(cases_in_known_gap.values())} cases not checked: {KNOWN_GAP}")
 
 
 @pytest.fixture
@@ -132,9 +103,6 @@ def call_and_validate(case, headers: dict[str, str]) -> None:
     """Call the operation and run every check, counting the case and whether it failed."""
     label = case.operation.label
     cases_run[label] = cases_run.get(label, 0) + 1
-    if in_known_gap(case):
-        cases_in_known_gap[label] = cases_in_known_gap.get(label, 0) + 1
-        return
     try:
         case.call_and_validate(headers=headers, checks=CHECKS)
     except BaseException:  # schemathesis raises a FailureGroup, a BaseExceptionGroup

@@ -334,9 +334,8 @@ def test_signin_while_auth_hangs_is_503_after_the_timeout_then_works_again(
         for _ in range(2)
     ]
 
-    # The second sign-in starts once the first is waiting on Auth, so that a free worker takes
-    # it: two connections arriving together may be accepted by one worker, which serves its
-    # requests one at a time (README, Performance: the worker model).
+    # The second sign-in starts once the first is waiting on Auth: two sign-ins in flight
+    # together, each bounded by the timeout.
     clients[0].start()
     deadline = time.monotonic() + MARGIN
     while len(supabase.requests_to("/auth/v1/token")) == calls_before:
