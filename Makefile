@@ -6,8 +6,8 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install db-stop db-url bench bench-auth soak token superuser cluster \
-	test-cluster bench-cluster
+.PHONY: run test lint install db-stop db-url bench bench-quick bench-auth soak token superuser \
+	cluster test-cluster bench-cluster
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -56,9 +56,14 @@ db-stop: install
 db-url: install
 	@$(BIN)/python -m supabase_auth.local.embedded url .local/postgres
 
-## bench: the API under gunicorn and wrk, against the reference design (not part of `make test`)
+## bench: this API and the reference design side by side, Postgres 0/1/10 ms away (~20 min;
+## BENCH_ARGS="--distances 1 --scenarios post,me" for a quick run; --help lists the options)
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## bench-quick: one distance (1 ms), three scenarios, short runs: a smoke test of the bench
+bench-quick: install
+	$(BIN)/python bench/run.py --distances 1 --scenarios post,me,create --duration 5 --no-many
 
 ## soak: a mixed load at half capacity for SOAK_MINUTES (default 5): 5xx, p99, memory, connections
 soak: install

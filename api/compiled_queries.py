@@ -1,11 +1,11 @@
 """Run hot read querysets from SQL the ORM compiled once per shape.
 
-Building and compiling a queryset (filters, joins, ordering, SQL text) cost a quarter of a
-public read in profiles, and it is the same work every time: only the values change (a post id,
-a user id, a cursor position). `fetch()` has the ORM build and compile a shape's SQL the first
-time, remembers where each value sits among the SQL parameters, and afterwards runs that SQL
-with the new values through Django's cursor (so transactions, query logging and the database
-error handling all apply). Whatever cannot be remembered safely is simply evaluated each time.
+Only the values change from one request to the next (a post id, a user id, a cursor position):
+`fetch()` has the ORM build and compile a shape's SQL the first time, remembers where each
+value sits among the SQL parameters, and afterwards runs that SQL with the new values through
+Django's cursor (so transactions, query logging and database error handling all apply).
+Whatever cannot be remembered safely is simply evaluated each time. What it buys is measured
+in docs/performance.md.
 """
 
 from collections.abc import Callable, Hashable

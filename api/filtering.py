@@ -13,7 +13,7 @@ class QueryFilterBackend(DjangoFilterBackend):
     """DjangoFilterBackend that costs nothing when no filter parameter is present.
 
     Building and validating a FilterSet (a Django form) for every unfiltered list request was
-    a third of its time in profiles (bench/README); the result is the same queryset.
+    a third of its time in profiles; the result is the same queryset.
     """
 
     def filter_queryset(self, request, queryset, view):

@@ -76,8 +76,15 @@ UNAUTHENTICATED = error(
     ("token_expired", "Token has expired."),
     ("not_authenticated", "Authentication credentials were not provided."),
 )
+ANONYMOUS_SIGN_IN_REFUSED = ("anonymous_sign_in", "Sign in with a permanent account to do this.")
+ANONYMOUS_SIGN_IN = error(
+    "Users of Supabase's anonymous sign-in may read, not write (API_ANONYMOUS_SIGN_IN_WRITES).",
+    ANONYMOUS_SIGN_IN_REFUSED,
+)
 FORBIDDEN = error(
-    "Visible, but not yours to change.", ("not_author", "Only the author can change this post.")
+    "Visible, but not yours to change; or the caller is an anonymous sign-in.",
+    ("not_author", "Only the author can change this post."),
+    ANONYMOUS_SIGN_IN_REFUSED,
 )
 NOT_FOUND = error("No such row visible to the caller.", ("not_found", "Not found."))
 NOT_MODIFIED = OpenApiResponse(

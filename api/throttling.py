@@ -72,6 +72,12 @@ class UserThrottle(FixedWindowMixin, UserRateThrottle):
     """Signed-in requests per user id (rate `user`, API_THROTTLE_USER)."""
 
 
+class AvatarThrottle(FixedWindowMixin, UserRateThrottle):
+    """Avatar uploads and removals per user (rate `avatar`, API_THROTTLE_AVATAR)."""
+
+    scope = "avatar"
+
+
 class AuthAddressThrottle(FixedWindowMixin, SimpleRateThrottle):
     """Sign-in, sign-up and refresh attempts per client address (rate `auth`)."""
 

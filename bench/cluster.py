@@ -15,11 +15,9 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -28,7 +26,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stack import BENCH_USER, RESULTS, SEED_SQL, log, parse_wrk
+from bench.data import BENCH_SESSION, BENCH_USER, OTHER_USER, OURS_SQL, RESULTS, claims, log
+from bench.load import wrk
 from cluster.run import Cluster
 from cluster.services import Nginx
 from supabase_auth import dev_tokens
@@ -40,31 +39,14 @@ SCENARIOS = {
 WAYS = ("direct", "pooled", "nginx-1", "nginx-2")
 
 
-def seed(cluster: Cluster, posts: int) -> str:
-    """Seed the primary like `make bench` does; return a bench user's access token."""
+def seed(cluster: Cluster) -> str:
+    """Seed the primary with `make bench`'s data; return the bench user's access token."""
     with psycopg.connect(
         cluster.primary.url, autocommit=True, cursor_factory=psycopg.ClientCursor
     ) as conn:
-        conn.execute(SEED_SQL, {"posts": posts, "authors": 100, "bench_user": BENCH_USER})
-        session_id = uuid.uuid4()
-        conn.execute(
-            "insert into auth.sessions (id, user_id, created_at) values (%s, %s, now())",
-            [session_id, BENCH_USER],
-        )
-    now = int(time.time())
-    claims = {
-        "iss": f"{cluster.env['SUPABASE_URL']}/auth/v1",
-        "aud": "authenticated",
-        "sub": str(BENCH_USER),
-        "exp": now + 7200,
-        "iat": now,
-        "email": "bench@bench.example",
-        "role": "authenticated",
-        "aal": "aal1",
-        "session_id": str(session_id),
-        "is_anonymous": False,
-    }
-    return dev_tokens.sign_hs256(claims, cluster.env["SUPABASE_JWT_SECRET"])
+        conn.execute(OURS_SQL, {"me": BENCH_USER, "other": OTHER_USER, "session": BENCH_SESSION})
+    issuer = f"{cluster.env['SUPABASE_URL']}/auth/v1"
+    return dev_tokens.sign_hs256(claims(issuer, 7200), cluster.env["SUPABASE_JWT_SECRET"])
 
 
 def check(base: str, token: str) -> None:
@@ -80,14 +62,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=6, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (medians)")
-    parser.add_argument("--posts", type=int, default=10_000)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
     cluster = Cluster(workdir, nodes=2, workers=1)
     try:
         log("starting the cluster (primary, replica, PgBouncer, Redis, 2 nodes, nginx)")
         cluster.start()
-        token = seed(cluster, args.posts)
+        token = seed(cluster)
         time.sleep(1)  # the replica replays the seed
         direct = cluster.start_node(
             3,
@@ -120,17 +101,6 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (RESULTS / f"cluster-{stamp}.json").write_text(json.dumps(results, indent=2) + "\n")
-
-
-def run_wrk(url: str, token: str | None, connections: int, duration: int) -> dict:
-    """Run wrk with this many connections; return bench.stack.parse_wrk's figures."""
-    threads = min(2, connections)
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
-    command += ["--timeout", "10s"]
-    if token:
-        command += ["-H", f"Authorization: Bearer {token}"]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True)
-    return parse_wrk(output.stdout)
 
 
 def postmaster(server) -> int:
@@ -167,14 +137,14 @@ def measure(ways: dict, token: str, rounds: int, duration: int, programs: dict) 
                 log(f"round {number + 1}/{rounds}: {scenario} via {way}")
                 url, bearer = ways[way] + path, token if signed else None
                 before = {name: cpu_seconds(pids) for name, pids in programs.items()}
-                loaded = run_wrk(url, bearer, 16, duration)
+                loaded = wrk(url, token=bearer, connections=16, duration=duration)
                 for name, pids in programs.items():
                     used = cpu_seconds(pids) - before[name]
                     per_request = used / max(loaded["requests"], 1) * 1e6
                     samples.setdefault(f"{scenario} {way}", {}).setdefault(
                         f"{name}_cpu_us", []
                     ).append(round(per_request, 1))
-                single = run_wrk(url, bearer, 1, max(duration // 2, 2))
+                single = wrk(url, token=bearer, connections=1, duration=max(duration // 2, 2))
                 entry = samples.setdefault(f"{scenario} {way}", {})
                 entry.setdefault("rps", []).append(loaded["rps"])
                 entry.setdefault("p99_ms", []).append(loaded["p99_ms"])

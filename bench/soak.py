@@ -24,20 +24,11 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stack import (
-    BENCH_USER,
-    DATA_DIR,
-    LUA,
-    RESULTS,
-    django_env,
-    free_port,
-    gunicorn,
-    log,
-    parse_wrk,
-    prepare_database,
-    user_token,
-)
+from bench import data
+from bench.data import OWN_POST, PUBLISHED_POST, log
+from bench.load import LUA, parse_wrk
 from supabase_auth.local import embedded
+from tests.reliability.stack import Gunicorn
 from tests.support.jwks_server import JWKSServer, SigningKey
 
 CONNECTIONS = 32
@@ -101,39 +92,34 @@ def main() -> None:
         stack.callback(jwks.close)
         key = SigningKey("ES256", "soak-es256")
         jwks.publish(key)
-        server_url = embedded.ensure_running(DATA_DIR)
-        stack.callback(embedded.stop, DATA_DIR)
-        env = django_env(server_url, jwks.base_url)
-        database = prepare_database(server_url, "bench_small", 1_000, 50, env)
-        token = user_token(key, jwks.base_url, ttl=int(args.minutes * 60) + 3600)
-        with psycopg.connect(database) as conn:
-            post = conn.execute(
-                "select id from posts where published and author_id <> %s limit 1", [BENCH_USER]
-            ).fetchone()[0]
-            own = conn.execute(
-                "select id from posts where author_id = %s limit 1", [BENCH_USER]
-            ).fetchone()[0]
-        lua_env = {"SOAK_TOKEN": token, "SOAK_POST": str(post), "SOAK_OWN_POST": str(own)}
-        with gunicorn(env | {"DATABASE_URL": database}, free_port()) as (base, master):
-            capacity, _ = run_wrk_mixed(base, lua_env | {"SOAK_DELAY_MS": "0"}, 10)
-            target = capacity["rps"] / 2
-            # Each connection waits `delay` between requests: 32 connections × (1000/delay).
-            delay_ms = max(1, round(CONNECTIONS * 1000 / target))
-            log(
-                f"capacity {capacity['rps']:.0f} req/s; soaking at ~{target:.0f} req/s "
-                f"for {args.minutes:g} min"
-            )
-            stop = threading.Event()
-            samples: list = []
-            sampler = threading.Thread(
-                target=lambda: samples.extend(sample(master, database, stop, 10)), daemon=True
-            )
-            sampler.start()
-            summary, classes = run_wrk_mixed(
-                base, lua_env | {"SOAK_DELAY_MS": str(delay_ms)}, int(args.minutes * 60)
-            )
-            stop.set()
-            sampler.join()
+        server_url = embedded.ensure_running(data.DATA_DIR)
+        stack.callback(embedded.stop, data.DATA_DIR)
+        env = data.django_env(jwks.base_url)
+        database = data.prepare_ours(server_url, env | {"DATABASE_URL": server_url})
+        token = data.es256_token(key, jwks.base_url, ttl=int(args.minutes * 60) + 3600)
+        lua_env = {"SOAK_TOKEN": token, "SOAK_POST": PUBLISHED_POST, "SOAK_OWN_POST": OWN_POST}
+        log_path = data.DATA_DIR.parent / "soak-gunicorn.log"
+        server = stack.enter_context(Gunicorn(env | {"DATABASE_URL": database}, log_path))
+        base, master = server.url, server.master_pid
+        capacity, _ = run_wrk_mixed(base, lua_env | {"SOAK_DELAY_MS": "0"}, 10)
+        target = capacity["rps"] / 2
+        # Each connection waits `delay` between requests: 32 connections × (1000/delay).
+        delay_ms = max(1, round(CONNECTIONS * 1000 / target))
+        log(
+            f"capacity {capacity['rps']:.0f} req/s; soaking at ~{target:.0f} req/s "
+            f"for {args.minutes:g} min"
+        )
+        stop = threading.Event()
+        samples: list = []
+        sampler = threading.Thread(
+            target=lambda: samples.extend(sample(master, database, stop, 10)), daemon=True
+        )
+        sampler.start()
+        summary, classes = run_wrk_mixed(
+            base, lua_env | {"SOAK_DELAY_MS": str(delay_ms)}, int(args.minutes * 60)
+        )
+        stop.set()
+        sampler.join()
 
     result = {
         "capacity_rps": capacity["rps"],
@@ -157,8 +143,7 @@ def main() -> None:
         f"(slope {result['rss_slope_mb_per_min']} MB/min), "
         f"Postgres connections ≤ {result['max_postgres_connections']}"
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "soak-latest.json").write_text(json.dumps(result, indent=2) + "\n")
+    (data.results_dir() / "soak-latest.json").write_text(json.dumps(result, indent=2) + "\n")
     if result["server_errors"]:
         sys.exit("soak failed: server errors")
 

@@ -101,7 +101,10 @@ def resume_replay(replica: Server) -> None:
 
 def wait_until_caught_up(primary: Server, replica: Server, timeout: float = 30) -> None:
     """Wait until the replica has replayed everything the primary has written so far."""
-    target = primary.execute("select pg_current_wal_lsn()")[0][0]
+    # The insert position, not pg_current_wal_lsn() (the write position): with
+    # synchronous_commit off (disposable servers) a commit returns before its WAL is written,
+    # and a replica that replayed up to the write position may still lack that commit.
+    target = primary.execute("select pg_current_wal_insert_lsn()")[0][0]
     deadline = time.monotonic() + timeout
     with psycopg.connect(replica.url, autocommit=True) as conn:
         query = "select pg_last_wal_replay_lsn() >= %s::pg_lsn"

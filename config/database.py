@@ -20,7 +20,7 @@ EMBEDDED = "embedded"
 
 @dataclass(frozen=True)
 class Tuning:
-    """How connections behave; each field is one DATABASE_* setting (README, Settings)."""
+    """How connections behave; each field is one DATABASE_* setting (docs/settings.md)."""
 
     pool_mode: str = "session"
     conn_max_age: int = 600
@@ -66,6 +66,9 @@ def _tuned(config: dict, tuning: Tuning) -> dict:
     options = config.setdefault("OPTIONS", {})
     # Fail fast when the database is unreachable instead of hanging a worker.
     options.setdefault("connect_timeout", tuning.connect_timeout)
+    # One persistent connection per server thread (not Django's pool: docs/performance.md),
+    # checked before each request by polling its socket, without a round trip
+    # (supabase_auth/postgres).
     config["CONN_HEALTH_CHECKS"] = True
     config["CONN_MAX_AGE"] = tuning.conn_max_age
     host = str(config.get("HOST") or "")

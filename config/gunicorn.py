@@ -9,25 +9,36 @@ env = environ.Env()
 
 bind = f"{env.str('HOST', default='0.0.0.0')}:{env.int('PORT', default=8000)}"  # noqa: S104 - containers must listen beyond loopback
 # One worker per core: on 2 cores, 3 workers wrote about as fast but doubled p99 (more processes
-# competing for the CPUs, more connections per worker to wait behind); README, Performance.
+# competing for the CPUs); threads, not processes, cover the waits (docs/performance.md).
 workers = env.int("WEB_CONCURRENCY", default=multiprocessing.cpu_count())
-threads = env.int("GUNICORN_THREADS", default=1)
-# Keep-alive, HTTP parsed in C, Django still one request at a time per process (config/worker.py).
-# GUNICORN_WORKER_CLASS=sync gives gunicorn's plain sync worker back.
-worker_class = env.str("GUNICORN_WORKER_CLASS", default="config.worker.InlineWSGIWorker")
-# Bounded waits: a stuck request is killed after `timeout`; a restart drains for `graceful_timeout`.
+# Requests served at once per process: while one waits on Postgres (a round trip of 0.5-3 ms
+# in one region, tens across regions) the others run. Each thread keeps one database
+# connection, so a node holds WEB_CONCURRENCY x GUNICORN_THREADS of them (docs/performance.md).
+threads = env.int("GUNICORN_THREADS", default=8)
+# gunicorn's gthread worker, reading each request whole and in bounded time (config/worker.py).
+worker_class = env.str("GUNICORN_WORKER_CLASS", default="config.worker.ThreadWorker")
+# A worker whose main loop stops answering the master is killed after `timeout`; one request's
+# thread is bounded by its own waits instead (SERVER_READ_TIMEOUT for the client, Postgres's
+# statement_timeout, SUPABASE_HTTP_TIMEOUT for Supabase). A restart drains for graceful_timeout.
 timeout = env.int("GUNICORN_TIMEOUT", default=30)
 graceful_timeout = env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30)
 keepalive = env.int("GUNICORN_KEEPALIVE", default=5)
 # Recycling after N requests is off by default (gunicorn's default too): memory is flat under
-# load (README, Reliability: soak), and a recycle closes every keep-alive connection of the
+# load (docs/performance.md, soak), and a recycle closes every keep-alive connection of the
 # worker, which clients racing a request on them see as errors. Set it to bound a leak.
 max_requests = env.int("GUNICORN_MAX_REQUESTS", default=0)
 max_requests_jitter = env.int("GUNICORN_MAX_REQUESTS_JITTER", default=0)
 accesslog = env.str("GUNICORN_ACCESS_LOG", default="-") or None  # empty: no access log
 errorlog = "-"
-# Trust X-Forwarded-* only from the platform's proxy (comma-separated IPs, "*" behind a PaaS).
+# Trust X-Forwarded-* only from the platform's proxy (comma-separated IPs, "*" behind a PaaS);
+# the worker drops them from any other peer before Django sees them (config/worker.py).
 forwarded_allow_ips = env.str("FORWARDED_ALLOW_IPS", default="127.0.0.1")
+# Headers with "_" in their names are dropped: X_Forwarded_Proto would reach Django as
+# HTTP_X_FORWARDED_PROTO (gunicorn's default, stated so a change of it is deliberate).
+header_map = "drop"
+for _name, _value in (("WEB_CONCURRENCY", workers), ("GUNICORN_THREADS", threads)):
+    if _value < 1:
+        raise RuntimeError(f"{_name} must be at least 1, not {_value}.")
 # Import Django once in the master so workers fork ready (faster boots, shared memory).
 preload_app = env.bool("GUNICORN_PRELOAD", default=True)
 

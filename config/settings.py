@@ -239,13 +239,14 @@ SUPABASE_JWKS_MAX_AGE = env.float("SUPABASE_JWKS_MAX_AGE", default=600)
 # At most one fetch per this many seconds for tokens naming an unknown kid.
 SUPABASE_JWKS_REFETCH_COOLDOWN = env.float("SUPABASE_JWKS_REFETCH_COOLDOWN", default=10)
 SUPABASE_JWKS_TIMEOUT = env.float("SUPABASE_JWKS_TIMEOUT", default=2)
-# How long a token naming an unknown kid waits for the refetch it starts before the answer is
-# a 503 with Retry-After (the fetch goes on in the background). A single-threaded worker
-# serves nothing else meanwhile, so this stays far below the 100 ms a request may take.
-SUPABASE_JWKS_WAIT = env.float("SUPABASE_JWKS_WAIT", default=0.05)
+# How long a token naming an unknown kid (a rotated key) waits for the refetch it starts before
+# the answer is a 503 with Retry-After (the fetch goes on in the background). Long enough for
+# a normal fetch from Supabase across the network (a TLS handshake and a round trip), short
+# against SUPABASE_JWKS_TIMEOUT; it holds one server thread, never the others (keys.py).
+SUPABASE_JWKS_WAIT = env.float("SUPABASE_JWKS_WAIT", default=0.5)
 if not DEBUG and not 0 <= SUPABASE_JWKS_WAIT < SUPABASE_JWKS_TIMEOUT:
     raise unsafe(
-        "SUPABASE_JWKS_WAIT", "use 0 or more seconds, below SUPABASE_JWKS_TIMEOUT (default 0.05)"
+        "SUPABASE_JWKS_WAIT", "use 0 or more seconds, below SUPABASE_JWKS_TIMEOUT (default 0.5)"
     )
 # Refuse tokens whose session was signed out (one indexed lookup in auth.sessions, same query).
 SUPABASE_AUTH_CHECK_SESSION = env.bool("SUPABASE_AUTH_CHECK_SESSION", default=True)
@@ -254,6 +255,10 @@ SUPABASE_AUTH_CHECK_SESSION = env.bool("SUPABASE_AUTH_CHECK_SESSION", default=Tr
 API_ANONYMOUS_SIGN_IN_WRITES = env.bool("API_ANONYMOUS_SIGN_IN_WRITES", default=False)
 
 # --- REST framework -------------------------------------------------------------------------
+# Avatar uploads and removals per user, as DRF's "<n>/<period>" (each upload decodes an image).
+API_THROTTLE_AVATAR = env.str("API_THROTTLE_AVATAR", default="20/hour")
+if not API_THROTTLE_AVATAR and not DEBUG:
+    raise unsafe("API_THROTTLE_AVATAR", "each upload decodes an image; set a rate such as 20/hour")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["supabase_auth.authentication.SupabaseAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -277,6 +282,7 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="") or None,
         "auth": env.str("API_THROTTLE_AUTH", default="10/minute") or None,
         "auth_account": env.str("API_THROTTLE_AUTH_ACCOUNT", default="10/hour") or None,
+        "avatar": API_THROTTLE_AVATAR or None,
     },
     # Proxies in front whose X-Forwarded-For is trusted for the client address. 0: the peer
     # address; DRF's own default (None) would trust a header any client can send.
@@ -292,7 +298,7 @@ for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
 # Largest request body under /api/ (JSON); views such as the avatar upload set their own.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 # Largest body the server buffers before Django sees it (the avatar upload is the largest any
-# view takes); beyond it gunicorn's worker answers 413 without reading it (config/worker.py).
+# view takes); beyond it the worker answers 413 without reading it (config/worker.py).
 SERVER_MAX_BODY_BYTES = env.int(
     "SERVER_MAX_BODY_BYTES",
     default=256 * 1024
@@ -302,6 +308,12 @@ SERVER_MAX_BODY_BYTES = env.int(
         global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE,  # admin forms
     ),
 )
+
+# A client has this long to send a whole request, headers and body (config/worker.py), so a
+# slow or stalled upload holds a server thread for a bounded time.
+SERVER_READ_TIMEOUT = env.float("SERVER_READ_TIMEOUT", default=30)
+if not DEBUG and not 0 < SERVER_READ_TIMEOUT <= 300:
+    raise unsafe("SERVER_READ_TIMEOUT", "use a number of seconds between 0 and 300")
 
 # --- Shared cache (config/cache.py): throttle counters and read-your-writes markers -----------
 # REDIS_URL (or CACHE_URL) makes every process and node count in one Redis; unset, each process

@@ -4,7 +4,7 @@ import uuid
 from contextlib import nullcontext
 
 from django.db import DEFAULT_DB_ALIAS, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.functional import SimpleLazyObject
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
@@ -14,13 +14,13 @@ from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticate
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api import compiled_queries, openapi
+from api import openapi
 from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for, with_etag
 from api.filtering import QueryFilterBackend
 from api.pagination import KeysetPagination
 from api.paths import UUID_PATTERN
 from api.replicas import public_read
-from posts import changes
+from posts import changes, queries
 from posts.filters import MyPostFilter, PostFilter
 from posts.models import Post
 from posts.permissions import IsAuthorOrReadOnly
@@ -71,7 +71,12 @@ WRITE_PARAMETERS = [IF_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
         "(`published` false, the default) is visible to its author only.",
         parameters=[ETAG, *openapi.RESPONSE_HEADERS],
         examples=[POST_EXAMPLE],
-        responses={201: PostSerializer, **openapi.JSON_BODY, **openapi.GUARDED},
+        responses={
+            201: PostSerializer,
+            **openapi.JSON_BODY,
+            **openapi.GUARDED,
+            403: openapi.ANONYMOUS_SIGN_IN,
+        },
     ),
     retrieve=extend_schema(
         summary="A published post, or one of the caller's drafts",
@@ -143,26 +148,20 @@ class PostViewSet(
 
     def get_queryset(self) -> QuerySet:
         if self.action in ("list", "me"):
-            # Built only when used: unfiltered pages run from compiled SQL (query_shape), and
-            # building the queryset anyway was a sixth of a list request.
-            return SimpleLazyObject(self._list_queryset)
-        posts = self._visible_posts()
+            # Built only if a filter needs it: unfiltered pages run from compiled SQL
+            # (query_shape, posts/queries.py).
+            return SimpleLazyObject(lambda: queries.listed(self._list_author()))
+        posts = queries.visible_posts(self._user_id())
         if self._conditional_write():
-            posts = posts.select_for_update(of=("self",))
+            posts = posts.select_for_update(of=("self",))  # locked until the write commits
         return posts
 
-    def _list_queryset(self) -> QuerySet:
-        if self.action == "list":
-            return _rows(Post.objects.filter(published=True))
-        return _rows(Post.objects.filter(author_id=self.request.user.id))
+    def _user_id(self) -> uuid.UUID | None:
+        return self.request.user.id if self.request.user.is_authenticated else None
 
-    def _visible_posts(self) -> QuerySet:
-        # One post: published ones are visible to all, drafts only to their author; a post
-        # you cannot see is a 404, one you can see but not change a 403.
-        visible = Q(published=True)
-        if self.request.user.is_authenticated:
-            visible |= Q(author_id=self.request.user.id)
-        return Post.objects.filter(visible)
+    def _list_author(self) -> uuid.UUID | None:
+        """Return whose posts the list shows: the caller's for `me`, None for the public feed."""
+        return self.request.user.id if self.action == "me" else None
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # Filters shape lists; a single post is found by its id alone.
@@ -174,12 +173,10 @@ class PostViewSet(
 
     @property
     def query_shape(self) -> tuple | None:
-        """(key, values) of an unfiltered list: its pages can run from SQL compiled once."""
+        """(key, values) of an unfiltered list, whose pages KeysetPagination runs compiled."""
         if getattr(self, "filtered", True):
             return None
-        if self.action == "list":
-            return "posts", ()
-        return "my posts", (self.request.user.id,)
+        return queries.listed_shape(self._list_author())
 
     def _conditional_write(self) -> bool:
         """Return whether this is a write with If-Match: compared and written under a row lock."""
@@ -189,34 +186,33 @@ class PostViewSet(
         )
 
     def get_object(self) -> Post:
+        """Return the post if the caller may see it (404 otherwise) and, to write, change it (403).
+
+        Reads and plain writes find it with the compiled query (posts/queries.py); a write
+        with If-Match locks the row and compares its ETag first.
+        """
+        if self._conditional_write():
+            try:
+                post = super().get_object()  # locked until the write commits
+            except Http404:
+                # With DATABASE_RLS=enforce the UPDATE policy hides others' posts from FOR
+                # UPDATE: one the caller may see but not change is a 403 all the same.
+                self._visible_row()
+                raise
+            check_if_match(self.request, etag_for(self.get_serializer(post).data))
+            return post
+        row = self._visible_row()
         if self.action == "retrieve":
-            return self._visible_row()  # read only: no model instance needed
-        if not self._conditional_write():
-            row = self._visible_row()
-            return Post.from_db(DEFAULT_DB_ALIAS, row._fields, row)
-        try:
-            post = super().get_object()  # locked (select_for_update) until the write commits
-        except Http404:
-            # With DATABASE_RLS=enforce the UPDATE policy hides others' posts from FOR UPDATE:
-            # one the caller may see but not change is a 403 all the same.
-            self._visible_row()
-            raise
-        check_if_match(self.request, etag_for(self.get_serializer(post).data))
-        return post
+            return row  # read only: no model instance needed
+        return Post.from_db(DEFAULT_DB_ALIAS, row._fields, row)
 
     def _visible_row(self):
-        """Return the post as a named row, from SQL compiled once (api/compiled_queries.py)."""
-        post_id = uuid.UUID(self.kwargs["pk"])
-        user_id = self.request.user.id if self.request.user.is_authenticated else None
-        rows = compiled_queries.fetch(
-            ("post", user_id is None),
-            lambda: _rows(self._visible_posts().filter(pk=post_id)),
-            (post_id,) if user_id is None else (post_id, user_id),
-        )
-        if not rows:
+        """Return the post as a named row if the caller may see it (404) and act on it (403)."""
+        row = queries.visible_post(uuid.UUID(self.kwargs["pk"]), self._user_id())
+        if row is None:
             raise Http404
-        self.check_object_permissions(self.request, rows[0])
-        return rows[0]
+        self.check_object_permissions(self.request, row)
+        return row
 
     def _write_transaction(self):
         # Only a conditional write needs the lock (and so a transaction): a plain write is
@@ -248,15 +244,6 @@ class PostViewSet(
     @action(detail=False, methods=["get"])
     def me(self, request: Request) -> Response:
         return super().list(request)  # the caller's drafts: never from a replica
-
-
-def _rows(posts: QuerySet) -> QuerySet:
-    """Fetch list pages as plain named rows instead of model instances.
-
-    The serializer only reads attributes; skipping model instantiation made a 20-row page
-    about a third cheaper in profiles (README, Performance).
-    """
-    return posts.values_list(*PostSerializer.Meta.fields, named=True)
 
 
 @extend_schema_view(

@@ -17,6 +17,7 @@ from api import openapi
 from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for, with_etag
 from api.pagination import KeysetPagination
 from api.replicas import public_read
+from api.throttling import AvatarThrottle
 from posts.models import Post
 from posts.serializers import PostSerializer
 from profiles import avatar
@@ -34,6 +35,7 @@ MY_PROFILE_WRITE_RESPONSES = {
     200: MyProfileSerializer,
     **openapi.JSON_BODY,
     **openapi.GUARDED,
+    403: openapi.ANONYMOUS_SIGN_IN,
     412: openapi.PRECONDITION_FAILED,
 }
 READ_PARAMETERS = [openapi.IF_NONE_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
@@ -46,8 +48,9 @@ STORAGE_UNAVAILABLE = openapi.error(
     openapi.DATABASE_DOWN,
 )
 STORAGE_FORBIDDEN = openapi.error(
-    "Storage's policies refused the change.",
+    "Storage's policies refused the change; or the caller is an anonymous sign-in.",
     ("storage_forbidden", "Storage refused the upload (its policies do not allow it)."),
+    openapi.ANONYMOUS_SIGN_IN_REFUSED,
 )
 
 
@@ -161,10 +164,15 @@ class ProfilePostsView(generics.ListAPIView):
 
 
 class MyAvatarView(APIView):
-    """Upload or remove the caller's avatar in Supabase Storage, acting with the caller's token."""
+    """Upload or remove the caller's avatar in Supabase Storage, acting with the caller's token.
+
+    Each upload decodes an image (up to ~58 MiB and a third of a CPU second, docs/testing.md),
+    so calls are limited per user (API_THROTTLE_AVATAR), counted in the shared cache.
+    """
 
     parser_classes = [MultiPartParser]
     permission_classes = [IsAuthenticated, AnonymousSignInsReadOnly]
+    throttle_classes = [AvatarThrottle]
 
     @staticmethod
     def max_body_bytes() -> int:

@@ -37,6 +37,8 @@ HANDLE_LIST = ".handle_pids.json"
 PID_FILE = "postmaster.pid"
 # Written by every postmaster start, never by initdb: a cluster without it never served.
 STARTED_MARK = "postmaster.opts"
+# Written by pg_basebackup (the copy of another server, e.g. a replica, never started here).
+BASE_BACKUP_MARKS = ("backup_label", "standby.signal")
 # Seconds a postmaster found starting (its starter killed) gets to become ready.
 READY_TIMEOUT = 30.0
 
@@ -85,7 +87,9 @@ def recover(data_dir: Path) -> int | None:
     """
     if not data_dir.is_dir():
         return None
-    if any(data_dir.iterdir()) and not (data_dir / STARTED_MARK).exists():
+    if any(data_dir.iterdir()) and not any(
+        (data_dir / mark).exists() for mark in (STARTED_MARK, *BASE_BACKUP_MARKS)
+    ):
         _set_aside(data_dir)
         return None
     _repair_handle_list(data_dir / HANDLE_LIST)

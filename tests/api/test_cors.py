@@ -82,6 +82,22 @@ def test_no_origin_is_allowed_by_default(anon_client, db):
     assert "Access-Control-Allow-Origin" not in response
 
 
+@pytest.mark.parametrize(("path", "status"), [("/health", "healthy"), ("/health/ready", "ready")])
+def test_health_answers_browsers_on_allowed_origins(client, allowed_origin, db, path, status):
+    response = client.get(path, HTTP_ORIGIN=allowed_origin)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == status
+    assert response["Access-Control-Allow-Origin"] == ALLOWED
+
+
+def test_health_gets_no_cors_header_for_other_origins(client, allowed_origin, db):
+    response = client.get("/health", HTTP_ORIGIN="https://evil.example.com")
+
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response
+
+
 def test_cors_is_limited_to_the_api_and_health(client, allowed_origin, db):
     response = client.options(
         "/admin/login/",

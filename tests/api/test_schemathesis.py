@@ -1,8 +1,9 @@
 """Every documented operation, fuzzed from the OpenAPI schema (schemathesis) with a valid token.
 
 SCHEMATHESIS_MAX_EXAMPLES sets the cases per operation (25 by default; CI runs more). The
-operations that call Supabase run against the FakeSupabase HTTP double. The number of cases
-run is printed and written to test-artifacts/schemathesis.json.
+operations that call Supabase run against the FakeSupabase HTTP double. Every status must be
+one the schema declares (status_code_conformance), every body its schema. The cases run and
+failed are printed and written to test-artifacts/schemathesis.json.
 """
 
 import json
@@ -20,6 +21,7 @@ from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from tests.factories import make_auth_user
@@ -29,7 +31,12 @@ from tests.support.supabase_wiring import wired_fake_supabase
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
 ARTIFACT = Path(__file__).resolve().parents[2] / "test-artifacts" / "schemathesis.json"
 CALLS_SUPABASE = r"^/api/(auth/|profiles/me/avatar)"
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    response_schema_conformance,
+    content_type_conformance,
+]
 HYPOTHESIS = settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
@@ -40,15 +47,21 @@ HYPOTHESIS = settings(
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 cases_run: dict[str, int] = {}
+cases_failed: dict[str, int] = {}  # hypothesis's shrinking retries a failure: cases, not bugs
 
 
 @pytest.fixture(scope="module", autouse=True)
 def report_cases():
     yield
-    total = sum(cases_run.values())
+    total, failed = sum(cases_run.values()), sum(cases_failed.values())
     ARTIFACT.parent.mkdir(exist_ok=True)
-    ARTIFACT.write_text(json.dumps({"cases": total, "by_operation": cases_run}, indent=2))
-    print(f"\nschemathesis: {total} cases over {len(cases_run)} operations, 0 failures")
+    report = {"cases": total, "failed": failed}
+    report["by_operation"] = cases_run
+    ARTIFACT.write_text(json.dumps(report | {"failed_by_operation": cases_failed}, indent=2))
+    print(
+        f"\nschemathesis: {total} cases over {len(cases_run)} operations, "
+        f"{failed} failed in {len(cases_failed)} operations"
+    )
 
 
 @pytest.fixture
@@ -77,7 +90,7 @@ def supabase_token(settings, monkeypatch, wsgi_in_test_transaction):
 
     DRF copies the throttle rates onto its class when imported, so they are patched there.
     """
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": None})
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": None, "avatar": None})
     with wired_fake_supabase(settings, auth_tables=False, confirm_email=False) as fake:
         fake.create_bucket("avatars", public=True)
         fake.storage_policy(own_folder("avatars"))
@@ -86,19 +99,24 @@ def supabase_token(settings, monkeypatch, wsgi_in_test_transaction):
         yield fake.sign_in("fuzz@example.com")["access_token"]
 
 
-def record(case) -> None:
-    cases_run[case.operation.label] = cases_run.get(case.operation.label, 0) + 1
+def call_and_validate(case, headers: dict[str, str]) -> None:
+    """Call the operation and run every check, counting the case and whether it failed."""
+    label = case.operation.label
+    cases_run[label] = cases_run.get(label, 0) + 1
+    try:
+        case.call_and_validate(headers=headers, checks=CHECKS)
+    except BaseException:  # schemathesis raises a FailureGroup, a BaseExceptionGroup
+        cases_failed[label] = cases_failed.get(label, 0) + 1
+        raise
 
 
 @schema.exclude(path_regex=CALLS_SUPABASE).parametrize()
 @HYPOTHESIS
 def test_operation_never_fails_and_answers_as_documented(case, auth_headers):
-    record(case)
-    case.call_and_validate(headers=auth_headers, checks=CHECKS)
+    call_and_validate(case, auth_headers)
 
 
 @schema.include(path_regex=CALLS_SUPABASE).parametrize()
 @HYPOTHESIS
 def test_supabase_operation_never_fails_and_answers_as_documented(case, supabase_token):
-    record(case)
-    case.call_and_validate(headers={"Authorization": f"Bearer {supabase_token}"}, checks=CHECKS)
+    call_and_validate(case, {"Authorization": f"Bearer {supabase_token}"})

@@ -5,6 +5,7 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -32,8 +33,19 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+def missing(reason: str) -> NoReturn:
+    """Skip on a developer's machine; fail in CI (CI=true), where these tests must run."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason} (CI is set: the browser tests must run, not skip)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def chromium_path() -> str:
+    return find_chromium()
+
+
+def find_chromium() -> str:
     """Return the OS's Chromium (or CHROMIUM_PATH), or skip the module saying how to get one."""
     if configured := os.environ.get("CHROMIUM_PATH"):
         # Asked for explicitly: a wrong path is a mistake to report, not a reason to skip.
@@ -42,7 +54,7 @@ def chromium_path() -> str:
         return path
     path = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
     if not path:
-        pytest.skip(
+        missing(
             "Chromium not found: install Debian's chromium package (apt-get install chromium) "
             "or set CHROMIUM_PATH"
         )
@@ -66,10 +78,10 @@ def allow_orm_beside_playwright() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def browser(chromium_path, allow_orm_beside_playwright):
     """Start one headless Chromium for the module."""
-    sync_api = pytest.importorskip(
-        "playwright.sync_api",
-        reason="Playwright is not installed: pip install -r requirements-dev.txt",
-    )
+    try:
+        from playwright import sync_api
+    except ImportError:
+        missing("Playwright is not installed: pip install -r requirements-dev.txt")
     sync_api.expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)

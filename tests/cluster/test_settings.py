@@ -28,7 +28,7 @@ def test_unsafe_cluster_setting_stops_start_up_naming_it(variable, value):
 def test_replica_urls_add_one_alias_each_and_the_router():
     code = (
         "import json; from django.conf import settings as s;"
-        "print(json.dumps([sorted(s.DATABASES), s.DATABASE_ROUTERS, s.MIDDLEWARE[-1]]))"
+        "print(json.dumps([sorted(s.DATABASES), s.DATABASE_ROUTERS, s.MIDDLEWARE[-2]]))"
     )
     urls = "postgres://app:pw@replica-1.example.com/app,postgres://app:pw@replica-2.example.com/app"
 

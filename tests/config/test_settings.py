@@ -167,6 +167,14 @@ def test_jwks_wait_as_long_as_the_fetch_stops_start_up(wait):
     assert "SUPABASE_JWKS_WAIT is unsafe" in result.stderr
 
 
+@pytest.mark.parametrize("seconds", ["0", "-1", "3600"])
+def test_unsafe_server_read_timeout_stops_start_up(seconds):
+    result = run_python(PRODUCTION_ENV | {"SERVER_READ_TIMEOUT": seconds}, "")
+
+    assert result.returncode != 0
+    assert "SERVER_READ_TIMEOUT is unsafe" in result.stderr
+
+
 def test_unknown_rls_mode_stops_start_up():
     result = run_python(PRODUCTION_ENV | {"DATABASE_RLS": "on"}, "")
 

@@ -6,6 +6,7 @@ from PIL import ExifTags, ImageCms, PngImagePlugin
 from api.errors import ServiceError
 from profiles.avatar import (
     MAX_EDGE,
+    MAX_SOURCE_PIXELS,
     Avatar,
     ImageTooLarge,
     InvalidImage,
@@ -16,12 +17,14 @@ from profiles.avatar import (
 from tests.support.images import (
     EXIF_MARKER,
     animated_gif,
+    animation,
     declared_png,
     gps_exif,
     image_file,
     noise_image,
     opened,
 )
+from tests.support.peak_memory import cost_of
 
 FORMATS = [
     ("PNG", "png", "image/png"),
@@ -184,8 +187,8 @@ def test_clean_keeps_only_the_first_frame_of_an_animation():
         ("JPEG", "CMYK", (0, 255, 255, 0), "RGB"),
         ("JPEG", "L", 128, "L"),
         ("PNG", "P", 3, "RGBA"),
-        ("PNG", "1", 1, "RGBA"),
-        ("PNG", "I;16", 40000, "RGBA"),
+        ("PNG", "1", 1, "L"),
+        ("PNG", "I;16", 40000, "L"),
         ("PNG", "LA", (100, 50), "LA"),
         ("PNG", "RGBA", (1, 2, 3, 4), "RGBA"),
         ("WEBP", "RGBA", (1, 2, 3, 4), "RGBA"),
@@ -220,10 +223,30 @@ def test_unsupported_type_is_415(data):
     assert failure.message == "Upload a PNG, JPEG, WebP or GIF image."
 
 
+def test_clean_scales_16_bit_greyscale_to_8_bits():
+    data = image_file("PNG", (300, 200), mode="I;16", color=40000)
+
+    result = clean(data)
+
+    image = opened(result.data)
+    assert (image.mode, image.size) == ("L", (300, 200))
+    assert image.getpixel((0, 0)) == 40000 // 256  # not clipped to white
+
+
+def test_clean_scales_down_a_16_bit_image_four_times_too_wide():
+    """Pillow cannot reduce() mode I;16: such an upload was a ValueError, so a 500."""
+    data = image_file("PNG", (4 * MAX_EDGE, 64), mode="I;16", color=40000)
+
+    result = clean(data)
+
+    assert opened(result.data).size == (MAX_EDGE, 16)
+
+
 @pytest.mark.parametrize(
     "size",
     [
-        pytest.param((7_000, 7_000), id="over-our-40M-limit"),
+        pytest.param((4096, 4097), id="one-row-over-our-16.8M-limit"),
+        pytest.param((7_000, 7_000), id="over-our-limit"),
         pytest.param((20_000, 20_000), id="over-pillows-bomb-limit"),
     ],
 )
@@ -237,11 +260,20 @@ def test_image_declaring_too_many_pixels_is_413(size):
 
 
 def test_pixel_limit_is_on_the_count_not_the_file():
-    data = declared_png(6_000, 6_000)  # 36 M pixels: allowed, so decoded; the pixels are missing
+    data = declared_png(3_000, 3_000)  # 9 M pixels: allowed, so decoded; the pixels are missing
 
     failure = rejected(data)
 
     assert (type(failure), failure.code) == (InvalidImage, "invalid_image")
+
+
+def test_largest_source_an_avatar_takes_is_accepted():
+    data = image_file("GIF", (4096, 4096), mode="L", color=0)  # GIF: cheap enough to reach it
+    assert MAX_SOURCE_PIXELS == 4096 * 4096
+
+    result = clean(data)
+
+    assert opened(result.data).size == (MAX_EDGE, MAX_EDGE)
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
@@ -267,3 +299,105 @@ def test_magic_number_without_an_image_is_400(data):
     failure = rejected(data)
 
     assert (type(failure), failure.code) == (InvalidImage, "invalid_image")
+
+
+# -- cost: what one upload may spend -----------------------------------------------------------
+
+PEAK_LIMIT_MIB = 64  # issue 11, item 6: "at most 64 MiB for the worst image the endpoint accepts"
+PHONE_PHOTO = (4032, 3024)  # 12 Mpx, what phones take
+
+
+def text_chunks(total: int) -> PngImagePlugin.PngInfo:
+    """Return PNG zTXt chunks that inflate to `total` bytes of text (a few KiB on disk)."""
+    info = PngImagePlugin.PngInfo()
+    for index in range(2):
+        info.add_text(f"note{index}", "a" * (total // 2), zip=True)
+    return info
+
+
+def largest(fmt: str, size: tuple[int, int], mode: str, **options) -> bytes:
+    """Return an all-zero image of the most expensive kind, as large as the budget accepts.
+
+    All zeros compress to a few KiB, well inside the 2 MiB upload limit: the worst case.
+    """
+    if options.pop("frames", 1) > 1:
+        return animation(fmt, size, mode, frames=2, **options)
+    color = 0 if len(mode) == 1 or mode.startswith("I") else (0,) * len(mode)
+    return image_file(fmt, size, mode=mode, color=color, **options)
+
+
+# The largest squares (or phone-photo shapes) profiles.avatar's budget accepts for each format
+# and its costliest modes, found by bisection; one pixel more each way is refused (below).
+WORST_ACCEPTED = [
+    pytest.param("PNG", (2336, 2336), "RGBA", {}, id="png-rgba"),
+    pytest.param("PNG", (2336, 2336), "P", {"transparency": 0}, id="png-palette-transparent"),
+    pytest.param("PNG", (2336, 2336), "RGBA", {"pnginfo": text_chunks(1_900_000)}, id="png-text"),
+    pytest.param("PNG", (3041, 3041), "RGB", {}, id="png-rgb"),
+    pytest.param("PNG", (3041, 3041), "I;16", {}, id="png-16-bit-grey"),
+    pytest.param("JPEG", (3480, 3480), "RGB", {"exif": gps_exif(orientation=6)}, id="jpeg"),
+    pytest.param("JPEG", (3480, 3480), "RGB", {"progressive": True}, id="jpeg-progressive"),
+    pytest.param(
+        "JPEG", (2704, 2704), "RGB", {"progressive": True, "subsampling": 0}, id="jpeg-444"
+    ),
+    pytest.param("JPEG", (2408, 2408), "CMYK", {"progressive": True}, id="jpeg-cmyk"),
+    pytest.param(
+        "WEBP", (1577, 1577), "RGBA", {"lossless": True, "exif": gps_exif(6)}, id="webp-rgba"
+    ),
+    pytest.param("WEBP", (1577, 1577), "RGBA", {"frames": 2, "lossless": True}, id="webp-anim"),
+    pytest.param("GIF", (4096, 4096), "P", {"frames": 2}, id="gif-anim"),
+    pytest.param("GIF", (4096, 4096), "L", {}, id="gif-grey"),
+]
+
+
+@pytest.mark.parametrize(("fmt", "size", "mode", "options"), WORST_ACCEPTED)
+def test_worst_accepted_image_costs_at_most_64_mib(fmt, size, mode, options):
+    data = largest(fmt, size, mode, **options)
+    assert len(data) < 2 * 2**20  # within the endpoint's byte limit
+
+    cost = cost_of("profiles.avatar.clean", data)
+
+    assert cost.outcome == "ok"
+    assert cost.peak_mib <= PEAK_LIMIT_MIB, f"{cost.peak_mib:.1f} MiB"
+
+
+@pytest.mark.parametrize(("fmt", "size", "mode", "options"), WORST_ACCEPTED)
+def test_one_pixel_past_the_worst_accepted_image_is_413(fmt, size, mode, options):
+    if size[0] * size[1] == MAX_SOURCE_PIXELS:
+        size = (size[0], size[1] + 1)  # the pixel cap, not the memory budget, is the limit
+    else:
+        size = (size[0] + 1, size[1] + 1)
+
+    failure = rejected(largest(fmt, size, mode, **options))
+
+    assert (type(failure), failure.code) == (ImageTooLarge, "image_too_large")
+
+
+def test_phone_photo_with_orientation_is_accepted_within_64_mib():
+    data = largest("JPEG", PHONE_PHOTO, "RGB", exif=gps_exif(orientation=6))
+
+    cost = cost_of("profiles.avatar.clean", data)
+
+    assert cost.outcome == "ok"
+    assert cost.peak_mib <= PEAK_LIMIT_MIB, f"{cost.peak_mib:.1f} MiB"
+    assert opened(clean(data).data).size == (768, MAX_EDGE)  # rotated upright
+
+
+def test_issue_png_of_40_mpx_is_refused_before_decoding():
+    """Issue 11, item 6: a 151 KiB all-zero 6300 x 6300 RGBA PNG cost ~0.5 GB and 2 s."""
+    data = largest("PNG", (6300, 6300), "RGBA")
+    assert len(data) < 160 * 1024
+
+    cost = cost_of("profiles.avatar.clean", data)
+
+    assert cost.outcome == "image_too_large"
+    assert cost.peak_mib < 8, f"{cost.peak_mib:.1f} MiB"
+
+
+def test_png_with_more_text_than_pillow_may_keep_is_400_without_decoding_it():
+    data = largest("PNG", (16, 16), "RGB", pnginfo=text_chunks(3 * 2**20))
+    assert len(data) < 16 * 1024
+
+    cost = cost_of("profiles.avatar.clean", data)
+
+    assert cost.outcome == "invalid_image"
+    assert cost.peak_mib < 8, f"{cost.peak_mib:.1f} MiB"

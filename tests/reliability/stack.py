@@ -1,4 +1,7 @@
-"""A production-like stack to break on purpose: a dedicated embedded Postgres and gunicorn on it."""
+"""A production-like stack: a dedicated embedded Postgres and the Procfile's gunicorn on it.
+
+Shared by the reliability tests (which break it on purpose) and `make bench` (which loads it).
+"""
 
 import json
 import socket
@@ -18,11 +21,14 @@ from supabase_auth.local import embedded
 from tests.subprocess_django import PRODUCTION_ENV, PROJECT_DIR, run_django
 
 ARTIFACTS_DIR = PROJECT_DIR / "test-artifacts" / "reliability"
-GUNICORN_CONFIG = PROJECT_DIR / "config" / "gunicorn.py"
 START_TIMEOUT = 60.0  # seconds for gunicorn to import Django, run the checks and answer /health
 
 
+ROOT = PROJECT_DIR
+
+
 def free_port() -> int:
+    """Return a TCP port nobody listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -77,13 +83,18 @@ class Database:
         return user_id
 
 
+def run_manage(env: dict[str, str], *args: str) -> None:
+    """Run a management command in a fresh process with env; fail with its output."""
+    result = run_django(env, "manage.py", *args)
+    assert result.returncode == 0, f"manage.py {' '.join(args)}: {result.stderr}"
+
+
 def start_database(data_dir: Path) -> Database:
     """Start a throw-away server in data_dir, shape it like Supabase's and migrate it."""
     database = Database(data_dir, embedded.ensure_running(data_dir, disposable=True))
     env = production_env(database.url)
-    for command in (["supabase_local_init"], ["migrate", "--noinput"]):
-        result = run_django(env, "manage.py", *command)
-        assert result.returncode == 0, f"{command}: {result.stderr}"
+    run_manage(env, "supabase_local_init")
+    run_manage(env, "migrate", "--noinput")
     return database
 
 
@@ -95,38 +106,34 @@ def hs256_token(env: dict[str, str], user_id: uuid.UUID, email: str) -> str:
     return dev_tokens.sign_hs256(claims, env["SUPABASE_JWT_SECRET"])
 
 
-class Gunicorn:
-    """gunicorn with the repo's config/gunicorn.py, as the Procfile's web process runs it."""
+class Server:
+    """A server process (a master and its workers), its output in a log file, up on /health."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, *, workers: int = 2) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
+    name = "server"
+
+    def __init__(
+        self, command: list[str], env: dict[str, str], log_path: Path, *, port: int, workers: int
+    ) -> None:
+        self.command = command
+        self.env = env
         self.log_path = log_path
-        self.env = env | {
-            "PORT": str(self.port),
-            "HOST": "127.0.0.1",
-            "WEB_CONCURRENCY": str(workers),
-            "GUNICORN_ACCESS_LOG": "",  # thousands of requests: only errors are of interest
-            # No recycling after N requests: a new worker PID must mean a crash or a restart.
-            "GUNICORN_MAX_REQUESTS": "0",
-        }
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.workers = workers
+        self.cwd = PROJECT_DIR
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "Gunicorn":
-        gunicorn = Path(sys.executable).with_name("gunicorn")
+    def start(self) -> "Server":
+        """Start the process and wait until /health answers and every worker runs."""
+        # Output goes to a file: a pipe nobody reads fills up and blocks the server.
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
-                [str(gunicorn), "-c", str(GUNICORN_CONFIG), "config.wsgi"],
-                cwd=PROJECT_DIR,
-                env=self.env | {"PATH": str(gunicorn.parent), "DJANGO_ENV_FILE": "/dev/null"},
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                self.command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + START_TIMEOUT
         while True:
-            assert self.process.poll() is None, f"gunicorn exited:\n{self.log()}"
-            assert time.monotonic() < deadline, f"gunicorn did not answer:\n{self.log()}"
+            assert self.process.poll() is None, f"{self.name} exited:\n{self.log()}"
+            assert time.monotonic() < deadline, f"{self.name} did not answer:\n{self.log()}"
             try:
                 if httpx.get(self.url + "/health", timeout=2).status_code == 200:
                     break
@@ -146,10 +153,16 @@ class Gunicorn:
     def worker_pids(self) -> set[int]:
         return {child.pid for child in psutil.Process(self.master_pid).children()}
 
+    def worker_rss_mb(self) -> float:
+        """Return the largest resident set of the workers, in MB."""
+        children = psutil.Process(self.master_pid).children()
+        return round(max((c.memory_info().rss for c in children), default=0) / 2**20, 1)
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
+        """Stop gracefully (SIGTERM), killing the process if it does not exit in time."""
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()
@@ -158,6 +171,43 @@ class Gunicorn:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
+
+    def __enter__(self) -> "Server":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+class Gunicorn(Server):
+    """The Procfile's web process (gunicorn with config/gunicorn.py), on a free port."""
+
+    name = "gunicorn"
+
+    def __init__(self, env: dict[str, str], log_path: Path, *, workers: int = 2) -> None:
+        port = free_port()
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        env = env | {
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_ACCESS_LOG": "",  # thousands of requests: only errors are of interest
+            # No recycling after N requests: a new worker PID must mean a crash or a restart.
+            "GUNICORN_MAX_REQUESTS": "0",
+            "PATH": str(gunicorn.parent),
+            "DJANGO_ENV_FILE": "/dev/null",
+        }
+        program, *arguments = procfile_web()
+        assert program == "gunicorn", "the Procfile's web process is gunicorn"
+        super().__init__([str(gunicorn), *arguments], env, log_path, port=port, workers=workers)
+
+
+def procfile_web() -> list[str]:
+    """Return the Procfile's web command, split into words."""
+    for line in (PROJECT_DIR / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return line.removeprefix("web:").split()
+    raise AssertionError("the Procfile has no web process")
 
 
 def write_artifact(name: str, report: dict) -> Path:

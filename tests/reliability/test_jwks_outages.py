@@ -25,8 +25,8 @@ JWKS_DELAY = 10.0  # the JWKS answers long after every timeout
 BOUND = 1.5
 WATCH = 1.0  # seconds of cached-key requests while the refetch hangs
 WORKER_MODELS = {
-    "inline": {},  # config/gunicorn.py's default: one request at a time per process
-    "gthread": {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "4"},
+    "one thread": {"GUNICORN_THREADS": "1"},  # the worst case: nothing else serves meanwhile
+    "default": {},  # config/gunicorn.py's threaded worker, GUNICORN_THREADS threads
 }
 AUTH_UNAVAILABLE = {
     "detail": "Token signing keys cannot be fetched right now.",

@@ -82,8 +82,8 @@ class Forge:
         return hmac_token(header, self.claims(**changes), secret or self.secret)
 
     def hmac_sha(self, bits: int) -> str:
-        """Sign with the real secret, using HS384 or HS512."""
-        digest = {384: hashlib.sha384, 512: hashlib.sha512}[bits]
+        """Sign with the real secret, using HS256 (the positive control), HS384 or HS512."""
+        digest = {256: hashlib.sha256, 384: hashlib.sha384, 512: hashlib.sha512}[bits]
         return hmac_token({"alg": f"HS{bits}", "typ": "JWT"}, self.claims(), self.secret, digest)
 
     def unsigned(self, alg: str) -> str:
@@ -254,6 +254,30 @@ def test_refused_token_is_401_with_stable_code(api_client, forge, user, build, c
 
     assert_refused(response, code)
     assert not profile_exists(user.id)
+
+
+# Positive controls: the hand-made tokens above, with nothing bent, are accepted, so each refusal
+# comes from the one thing its case bends, not from how the token was made.
+UNBENT_FORGERIES = [
+    ("hs256_hand_signed", lambda f: f.hs256({"alg": "HS256", "typ": "JWT"})),
+    ("hs256_hand_signed_without_typ", lambda f: f.hs256({"alg": "HS256"})),
+    ("hmac_sha_256", lambda f: f.hmac_sha(256)),
+]
+
+
+@pytest.mark.parametrize(
+    "build", [pytest.param(build, id=case_id) for case_id, build in UNBENT_FORGERIES]
+)
+def test_hand_forged_token_with_nothing_bent_is_accepted(api_client, forge, user, build, settings):
+    settings.SUPABASE_AUTH_CHECK_SESSION = (
+        False  # its session id is made up; the check has its own tests
+    )
+
+    response = api_client.get("/whoami", HTTP_AUTHORIZATION=f"Bearer {build(forge)}")
+
+    assert response.status_code == 200
+    assert response.json()["id"] == str(user.id)
+    assert profile_exists(user.id)
 
 
 @pytest.mark.parametrize("alg", ["HS256", "ES256", "RS256"])

@@ -61,6 +61,15 @@ def animated_gif(frames: int = 3, size: tuple[int, int] = (32, 32)) -> bytes:
     return out.getvalue()
 
 
+def animation(fmt: str, size: tuple[int, int], mode: str, *, frames: int, **save_options) -> bytes:
+    """Return a transparent first frame followed by `frames - 1` red and black ones, as fmt."""
+    colors = [(255 * (i % 2), 0, 0, 255 if i else 0) for i in range(frames)]
+    images = [Image.new("RGBA", size, color).convert(mode) for color in colors]
+    out = io.BytesIO()
+    images[0].save(out, format=fmt, save_all=True, append_images=images[1:], **save_options)
+    return out.getvalue()
+
+
 def declared_png(width: int, height: int) -> bytes:
     """Return a few dozen bytes of PNG whose header declares width x height 1-bit pixels."""
 

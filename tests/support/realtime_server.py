@@ -16,6 +16,13 @@ Usage::
 
 Queued items are sent to the subscriber as soon as one has joined, in order; `DROP` cuts that
 connection (no close frame, as a network failure would) and the rest waits for the next join.
+
+Tokens are checked as Realtime checks them (supabase/realtime `UserSocket.connect`,
+`RealtimeChannel.join`, `JwtVerification`): the upgrade needs an `apikey` (query or `x-api-key`
+header) that is a JWT signed with the project's secret, unexpired, with `role` and `exp`, or it
+is refused with HTTP 401 {"error": ...}; a join's `access_token` is checked the same way (an
+`sb_...` key stands for the socket's own key) and refused with {status: "error", response:
+{reason: "InvalidJWTToken: ..."}}. `anon_key` is a valid key; `token(...)` signs others.
 """
 
 from __future__ import annotations
@@ -23,18 +30,24 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import secrets
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import jwt
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 DROP = object()
 """Queue item: drop the subscriber's connection."""
+
+_OK = {"status": "ok", "response": {}}
+TEN_YEARS = 10 * 365 * 24 * 3600  # the lifetime of Supabase's legacy API keys
 
 POSTS_COLUMNS = [
     {"name": "id", "type": "uuid"},
@@ -93,22 +106,37 @@ class Connection:
     received: list[dict] = field(default_factory=list)
 
 
+class InvalidToken(Exception):
+    """A token Realtime refuses; the message is Realtime's own reason."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
 class FakeRealtime:
     """Supabase Realtime on ws://127.0.0.1:<random port>/realtime/v1/websocket.
 
-    Settings (plain attributes): refuse_handshakes (0): answer this many upgrade requests with
-    503; refuse_joins (0): answer this many joins with {status: "error"}.
-    State: connections (list of Connection), joins (list of Join), oldest first.
+    jwt_secret: the project's HS256 secret that keys and access tokens must be signed with
+    (random by default). Settings (plain attributes): refuse_handshakes (0): answer this many
+    upgrade requests with 503; refuse_joins (0): answer this many joins with {status: "error"}.
+    State: connections (list of Connection), joins (accepted Join), refusals (Realtime's
+    reason for each refused upgrade or join), oldest first.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, jwt_secret: str | None = None) -> None:
         self.url = ""
+        self.jwt_secret = jwt_secret or secrets.token_urlsafe(32)
+        expires = int(time.time()) + TEN_YEARS
+        self.anon_key = self.token(role="anon", iss="supabase-demo", exp=expires)
         self.refuse_handshakes = 0
         self.refuse_joins = 0
         self.connections: list[Connection] = []
         self.joins: list[Join] = []
+        self.refusals: list[str] = []
         self._pending: deque = deque()
         self._subscriber: tuple[ServerConnection, Join] | None = None
+        self._socket_keys: dict[ServerConnection, str | None] = {}
         self._ids = itertools.count(1000)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
@@ -157,6 +185,37 @@ class FakeRealtime:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    # -- tokens ----------------------------------------------------------------------------
+
+    def token(self, **claims: Any) -> str:
+        """Return an HS256 token signed with the project's secret, carrying exactly `claims`."""
+        return jwt.encode(claims, self.jwt_secret.encode(), algorithm="HS256")
+
+    def verify(self, token: str | None) -> dict:
+        """Return the claims of a token Realtime would accept; raise InvalidToken otherwise.
+
+        As JwtVerification and ChannelsAuthorization.authorize_conn: HS256 with the secret,
+        `exp` in the future (no leeway), `role` and `exp` present.
+        """
+        if not isinstance(token, str) or not token:
+            raise InvalidToken("MissingAPIKey", "API key is missing")
+        try:
+            claims = jwt.decode(
+                token,
+                self.jwt_secret.encode(),
+                algorithms=["HS256", "HS384", "HS512"],
+                options={"verify_aud": False, "verify_iat": False, "require": []},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("InvalidJWTToken", "Token has expired") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise InvalidToken("JwtSignatureError", "Failed to validate JWT signature") from exc
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("MalformedJWT", "The token provided is not a valid JWT") from exc
+        if "role" not in claims or "exp" not in claims:
+            raise InvalidToken("InvalidJWTToken", "Fields `role` and `exp` are required in JWT")
+        return claims
+
     # -- test controls ---------------------------------------------------------------------
 
     def queue(self, *items: dict | object) -> None:
@@ -177,11 +236,24 @@ class FakeRealtime:
         if self.refuse_handshakes > 0:
             self.refuse_handshakes -= 1
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Realtime is restarting\n")
+        query = dict(parse_qsl(urlsplit(request.path).query))
+        try:
+            self.verify(request.headers.get("x-api-key") or query.get("apikey"))
+        except InvalidToken as refused:
+            self.refusals.append(refused.reason)
+            # UserSocket.handle_error: the reason as JSON with a 401.
+            response = connection.respond(
+                HTTPStatus.UNAUTHORIZED, json.dumps({"error": refused.reason})
+            )
+            del response.headers["Content-Type"]
+            response.headers["Content-Type"] = "application/json"
+            return response
         return None
 
     async def _serve(self, ws: ServerConnection) -> None:
         parts = urlsplit(ws.request.path)
         record = Connection(parts.path, dict(parse_qsl(parts.query)))
+        self._socket_keys[ws] = ws.request.headers.get("x-api-key") or record.query.get("apikey")
         self.connections.append(record)
         try:
             async for raw in ws:
@@ -191,6 +263,7 @@ class FakeRealtime:
         except ConnectionClosed:
             pass
         finally:
+            self._socket_keys.pop(ws, None)
             if self._subscriber is not None and self._subscriber[0] is ws:
                 self._subscriber = None
 
@@ -198,14 +271,38 @@ class FakeRealtime:
         topic, event, ref = message["topic"], message["event"], message.get("ref")
         if event == "phx_join":
             await self._join(ws, message)
-        elif event in ("heartbeat", "phx_leave", "access_token"):
-            await _send(ws, topic, "phx_reply", {"status": "ok", "response": {}}, ref)
+        elif event == "access_token":
+            refused = self._refusal(ws, message["payload"].get("access_token"))
+            reply = {"status": "error", "response": {"reason": refused}} if refused else _OK
+            await _send(ws, topic, "phx_reply", reply, ref)
+        elif event in ("heartbeat", "phx_leave"):
+            await _send(ws, topic, "phx_reply", _OK, ref)
+
+    def _refusal(self, ws: ServerConnection, token: str | None) -> str | None:
+        """Return why Realtime would refuse a channel this token (RealtimeChannel.join), or None.
+
+        No token, or an `sb_...` key, stands for the key the socket connected with.
+        """
+        if not token or token.startswith("sb_"):
+            token = self._socket_keys.get(ws)
+        try:
+            self.verify(token)
+        except InvalidToken as refused:
+            reason = f"{refused.code}: {refused.reason}"
+            self.refusals.append(reason)
+            return reason
+        return None
 
     async def _join(self, ws: ServerConnection, message: dict) -> None:
         topic, ref, payload = message["topic"], message.get("ref"), message["payload"]
         if self.refuse_joins > 0:
             self.refuse_joins -= 1
             reply = {"status": "error", "response": {"reason": "Realtime is busy"}}
+            await _send(ws, topic, "phx_reply", reply, ref)
+            return
+        refused = self._refusal(ws, payload.get("access_token") or payload.get("user_token"))
+        if refused:
+            reply = {"status": "error", "response": {"reason": refused}}
             await _send(ws, topic, "phx_reply", reply, ref)
             return
         requested = payload.get("config", {}).get("postgres_changes", [])

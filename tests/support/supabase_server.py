@@ -31,6 +31,7 @@ import re
 import secrets
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -430,8 +431,10 @@ class FakeSupabase:
       storage_file_size_limit (50 MiB): the global upload limit (bucket limits also apply).
       refuse_uploads (False): refuse every non-service-role insert/update on
         storage.objects with the RLS error, whatever the policy says.
-      storage_apikey_required (False): self-hosted/CLI Kong lets /storage/v1 through without
-        an apikey (Storage checks the JWT itself); True makes storage demand one too.
+      storage_apikey_required (True): Supabase's API gateway refuses /storage/v1 calls
+        without a valid `apikey` (header or query), as it does /auth/v1, except public object
+        downloads (`/object/public/...`, what `<img src>` fetches). False is the self-hosted
+        and CLI Kong, which lets Storage check the JWT alone.
       down (False): True drops every connection without an answer (a network failure);
         an int (e.g. 503) answers every request with that status.
       time_offset (0.0): seconds added to the fake's clock (`advance(seconds)`).
@@ -439,7 +442,11 @@ class FakeSupabase:
     State (read it; mutate through the methods): users (id -> FakeUser), sessions
     (id -> FakeSession), refresh_tokens (token -> FakeRefreshToken), buckets
     (id -> FakeBucket), objects ((bucket, name) -> FakeObject), requests (list of
-    RecordedRequest, oldest first).
+    RecordedRequest, oldest first), crashes (tracebacks of the fake's own bugs).
+
+    A bug in the fake still answers 500 (so the client does not hang), which the code under
+    test would take for an outage of Supabase: each one is kept in `crashes`, and
+    `assert_no_crashes()` (called on leaving `with FakeSupabase(...)`) fails the test.
     """
 
     def __init__(
@@ -476,7 +483,7 @@ class FakeSupabase:
             "email_max_frequency": email_max_frequency,
             "storage_file_size_limit": storage_file_size_limit,
             "refuse_uploads": False,
-            "storage_apikey_required": False,
+            "storage_apikey_required": True,
             "down": False,
             "time_offset": 0.0,
         }
@@ -491,6 +498,7 @@ class FakeSupabase:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
+        self.crashes: list[str] = []
         self.reset()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -531,8 +539,18 @@ class FakeSupabase:
     def __enter__(self) -> FakeSupabase:
         return self.start()
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: type | None, *exc_info: object) -> None:
         self.close()
+        if exc_type is None:
+            self.assert_no_crashes()
+
+    def assert_no_crashes(self) -> None:
+        """Fail if the fake itself crashed since the last check (its 500s are not Supabase's)."""
+        crashes, self.crashes = self.crashes, []
+        if crashes:
+            raise AssertionError(
+                f"FakeSupabase crashed {len(crashes)} time(s) while serving; first:\n{crashes[0]}"
+            )
 
     def reset(self) -> None:
         """Forget all users, sessions, buckets, objects, requests and forced failures, and
@@ -1370,14 +1388,15 @@ class FakeSupabase:
     # -- Storage ---------------------------------------------------------------------------
 
     def _storage(self, record: RecordedRequest, path: str) -> _Response:
-        if self.storage_apikey_required:
+        method = record.method
+        segments = [unquote(s) for s in path.strip("/").split("/")]
+        public = segments[:2] == ["object", "public"] and method == "GET" and len(segments) > 3
+        if self.storage_apikey_required and not public:
             refused = self._gateway_refusal(record)
             if refused is not None:
                 return refused
-        method = record.method
-        segments = [unquote(s) for s in path.strip("/").split("/")]
         with self._lock:
-            if segments[:2] == ["object", "public"] and method == "GET" and len(segments) > 3:
+            if public:
                 return self._public_object(record, segments[2], "/".join(segments[3:]))
             claims = self._storage_claims(record)
             if segments[0] == "bucket":
@@ -1595,7 +1614,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             response = self.owner._handle(self, body)
-        except Exception as exc:  # a bug in the fake: say so rather than hang the client
+        except Exception as exc:  # a bug in the fake: answer, so the client does not hang,
+            self.owner.crashes.append(traceback.format_exc())  # and fail the test (see owner)
             response = _Response(500, {"message": f"FakeSupabase error: {exc!r}"})
         if response.close:
             self.close_connection = True

@@ -5,6 +5,7 @@ through conftests): `with wired_fake_supabase(settings) as fake: yield fake`.
 """
 
 import threading
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,13 +30,20 @@ def wired_fake_supabase(
     """
     conn = connections["default"]
     hooks = {}
+    failed_writes: list[str] = []
     if auth_tables:
         conn.inc_thread_sharing()
         lock = threading.Lock()
 
         def execute(sql: str, params: list) -> None:
-            with lock, conn.cursor() as cursor:
-                cursor.execute(sql, params)
+            try:
+                with lock, conn.cursor() as cursor:
+                    cursor.execute(sql, params)
+            except Exception:
+                # The fake answers "Database error ..." as Supabase would, and the API maps that
+                # to a 503: a broken wiring must fail the test, not pass as an outage.
+                failed_writes.append(traceback.format_exc())
+                raise
 
         hooks = auth_table_hooks(execute)
     fake = FakeSupabase(jwt_secret=settings.SUPABASE_JWT_SECRET, **hooks, **options).start()
@@ -57,3 +65,6 @@ def wired_fake_supabase(
         cache.clear()
         if auth_tables:
             conn.dec_thread_sharing()
+    # Reached only when the test itself passed: then its fake must not have failed either.
+    fake.assert_no_crashes()
+    assert not failed_writes, f"writing auth tables for the fake failed:\n{failed_writes[0]}"

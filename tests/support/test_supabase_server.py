@@ -398,11 +398,22 @@ def test_global_and_others_sign_out(fake, auth, scope, this_alive, other_alive):
     assert [alive(this), alive(other)] == expected
 
 
+FORGED_CLAIMS = {"role": "authenticated"}  # plus the user's sub: a minimal hand-made token
+
+
+def test_hand_made_token_signed_with_the_secret_is_accepted(fake, auth):
+    """Positive control of the forgery below: same claims, the project's secret."""
+    user = fake.create_user("ada@example.com", PASSWORD)
+    token = jwt.encode({"sub": user.id, **FORGED_CLAIMS}, fake.jwt_secret.encode())
+
+    assert auth.get_user(token).user.id == user.id
+
+
 def test_bad_tokens_on_get_user(fake, auth):
     user = fake.create_user("ada@example.com", PASSWORD)
 
     expired = fake.mint_access_token(user, expires_in=-5)
-    forged = jwt.encode({"sub": user.id, "role": "authenticated"}, "wrong-secret-" * 4)
+    forged = jwt.encode({"sub": user.id, **FORGED_CLAIMS}, "wrong-secret-" * 4)
 
     for token, status, code in [
         (expired, 403, "bad_jwt"),
@@ -765,6 +776,55 @@ def test_storage_rejects_bad_tokens(fake):
         )
 
 
+@pytest.mark.parametrize(
+    ("apikey", "message"),
+    [(None, "No API key found in request"), ("wrong-key", "Invalid API key")],
+)
+def test_storage_needs_the_api_key_like_the_gateway(fake, auth, apikey, message):
+    fake.create_bucket("avatars", public=True)
+    token = signed_in(fake, auth).access_token
+    headers = {"Authorization": f"Bearer {token}"} | ({"apikey": apikey} if apikey else {})
+    client = SyncStorageClient(f"{fake.url}/storage/v1/", headers)
+
+    with pytest.raises(StorageApiError) as error:
+        client.from_("avatars").upload("u/a.png", PNG)
+
+    assert message in error.value.message  # storage3 cannot parse the gateway's error shape
+    assert fake.last_request("/storage/v1/object/avatars").status == 401
+    assert fake.objects == {}
+
+
+def test_storage_with_the_api_key_passes_the_gateway(fake, auth):
+    fake.create_bucket("avatars", public=True)
+    token = signed_in(fake, auth).access_token
+
+    storage(fake, token).from_("avatars").upload("u/a.png", PNG, {"content-type": "image/png"})
+
+    assert fake.objects[("avatars", "u/a.png")].data == PNG
+    assert fake.last_request("/storage/v1/object/avatars").headers["apikey"] == fake.anon_key
+
+
+def test_public_objects_need_no_api_key(fake):
+    fake.create_bucket("avatars", public=True)
+    fake.put_object("avatars", "u/a.png", PNG, content_type="image/png")
+
+    response = httpx.get(f"{fake.url}/storage/v1/object/public/avatars/u/a.png")
+
+    assert (response.status_code, response.content) == (200, PNG)
+    assert "apikey" not in fake.last_request("/storage/v1/object/public/").headers
+
+
+def test_self_hosted_gateway_lets_storage_check_the_token_alone(fake, auth):
+    fake.storage_apikey_required = False
+    fake.create_bucket("avatars", public=True)
+    token = signed_in(fake, auth).access_token
+    client = SyncStorageClient(f"{fake.url}/storage/v1/", {"Authorization": f"Bearer {token}"})
+
+    client.from_("avatars").upload("u/a.png", PNG, {"content-type": "image/png"})
+
+    assert fake.objects[("avatars", "u/a.png")].data == PNG
+
+
 def test_forced_storage_failure(fake, auth):
     fake.create_bucket("avatars")
     files = storage(fake, signed_in(fake, auth).access_token).from_("avatars")
@@ -795,3 +855,48 @@ def test_supabase_client_end_to_end(fake):
     assert fake.objects[("avatars", "mine.png")].owner == session.user.id
     assert fake.objects[("avatars", "theirs.png")].owner == session.user.id
     assert fake.last_request("/storage/v1/object").bearer == session.access_token
+
+
+# -- the fake's own bugs ---------------------------------------------------------------------
+
+
+def crash(*args):
+    raise KeyError("a bug in the fake")
+
+
+def list_buckets(fake: FakeSupabase) -> httpx.Response:
+    key = fake.anon_key
+    return httpx.get(
+        f"{fake.url}/storage/v1/bucket", headers={"apikey": key, "Authorization": f"Bearer {key}"}
+    )
+
+
+def test_a_crash_of_the_fake_is_kept_and_fails_the_check(fake, monkeypatch):
+    monkeypatch.setattr(fake, "_bucket_route", crash)
+
+    response = list_buckets(fake)
+
+    assert response.status_code == 500  # answered, so the client under test does not hang
+    assert len(fake.crashes) == 1
+    with pytest.raises(AssertionError, match=r"crashed 1 time\(s\)[\s\S]*a bug in the fake"):
+        fake.assert_no_crashes()
+    fake.assert_no_crashes()  # reported once
+
+
+def serve_one_crash() -> None:
+    with FakeSupabase() as fake:
+        fake._bucket_route = crash
+        list_buckets(fake)
+
+
+def test_leaving_the_fake_fails_when_it_crashed():
+    with pytest.raises(AssertionError, match="FakeSupabase crashed"):
+        serve_one_crash()
+
+
+def test_leaving_the_fake_passes_when_it_did_not_crash():
+    with FakeSupabase() as fake:
+        response = list_buckets(fake)
+
+    assert response.status_code == 200
+    assert fake.crashes == []
