@@ -96,11 +96,6 @@ def assume(claims: Claims) -> None:
         state.claims = json.dumps({**claims.raw, "role": AUTHENTICATED}, separators=(",", ":"))
 
 
-def current() -> RequestRole | None:
-    """Return the role the current request's statements run as, or None when not enforced."""
-    return _current.get()
-
-
 @contextlib.contextmanager
 def as_owner() -> Iterator[None]:
     """Run the statements within as the connection's own role: the server's bookkeeping.

@@ -21,7 +21,7 @@ from tests.factories import claims_for, make_post
 
 MODES = ["off", "enforce"]
 VIEWERS = ["anonymous", "author", "other user"]
-POSTS = ["author's published", "author's draft", "other's published", "other's draft"]
+POSTS = ["author_published", "author_draft", "other_published", "other_draft"]
 PROFILES = ["author", "other user"]
 POST_COLUMNS = ("id", "author_id", "title", "content", "published", "created_at", "updated_at")
 PUBLIC_PROFILE_COLUMNS = tuple(PublicProfileSerializer.Meta.fields)
@@ -47,17 +47,6 @@ class Viewer:
 def mode(request, settings):
     settings.DATABASE_RLS = request.param
     return request.param
-
-
-@pytest.fixture
-def world(author, other_user):
-    """Each user's published post and draft."""
-    return {
-        "author's published": make_post(author, published=True),
-        "author's draft": make_post(author, published=False),
-        "other's published": make_post(other_user, published=True),
-        "other's draft": make_post(other_user, published=False),
-    }
 
 
 @pytest.fixture
@@ -150,7 +139,9 @@ def undone(send):
 
 
 @pytest.mark.parametrize("who", VIEWERS)
-def test_public_list_is_what_rls_shows_of_published_posts(mode, as_role, world, viewers, who):
+def test_public_list_is_what_rls_shows_of_published_posts(
+    mode, as_role, drafts_and_published, viewers, who
+):
     viewer = viewers[who]
 
     api = api_rows(viewer.client.get("/api/posts/"))
@@ -161,7 +152,9 @@ def test_public_list_is_what_rls_shows_of_published_posts(mode, as_role, world, 
 
 
 @pytest.mark.parametrize("who", VIEWERS)
-def test_my_posts_are_what_rls_shows_of_the_callers_own(mode, as_role, world, viewers, who):
+def test_my_posts_are_what_rls_shows_of_the_callers_own(
+    mode, as_role, drafts_and_published, viewers, who
+):
     viewer = viewers[who]
 
     api = api_rows(viewer.client.get("/api/posts/me"))
@@ -177,8 +170,8 @@ def test_my_posts_are_what_rls_shows_of_the_callers_own(mode, as_role, world, vi
 
 @pytest.mark.parametrize("post", POSTS)
 @pytest.mark.parametrize("who", VIEWERS)
-def test_one_post_is_what_rls_shows(mode, as_role, world, viewers, who, post):
-    viewer, target = viewers[who], world[post]
+def test_one_post_is_what_rls_shows(mode, as_role, drafts_and_published, viewers, who, post):
+    viewer, target = viewers[who], drafts_and_published[post]
 
     api = api_rows(viewer.client.get(f"/api/posts/{target.id}"))
 
@@ -188,7 +181,7 @@ def test_one_post_is_what_rls_shows(mode, as_role, world, viewers, who, post):
 @pytest.mark.parametrize("owner", PROFILES)
 @pytest.mark.parametrize("who", VIEWERS)
 def test_a_profiles_posts_are_what_rls_shows_of_its_published_ones(
-    mode, as_role, world, viewers, profiles, who, owner
+    mode, as_role, drafts_and_published, viewers, profiles, who, owner
 ):
     viewer, profile = viewers[who], profiles[owner]
 
@@ -231,8 +224,10 @@ def test_my_profile_is_what_my_profile_gives_email_included(mode, as_role, viewe
 
 @pytest.mark.parametrize("post", POSTS)
 @pytest.mark.parametrize("who", VIEWERS)
-def test_changing_a_post_is_allowed_where_rls_allows_it(mode, as_role, world, viewers, who, post):
-    viewer, target = viewers[who], world[post]
+def test_changing_a_post_is_allowed_where_rls_allows_it(
+    mode, as_role, drafts_and_published, viewers, who, post
+):
+    viewer, target = viewers[who], drafts_and_published[post]
 
     api = api_write(
         undone(
@@ -247,8 +242,10 @@ def test_changing_a_post_is_allowed_where_rls_allows_it(mode, as_role, world, vi
 
 @pytest.mark.parametrize("post", POSTS)
 @pytest.mark.parametrize("who", VIEWERS)
-def test_deleting_a_post_is_allowed_where_rls_allows_it(mode, as_role, world, viewers, who, post):
-    viewer, target = viewers[who], world[post]
+def test_deleting_a_post_is_allowed_where_rls_allows_it(
+    mode, as_role, drafts_and_published, viewers, who, post
+):
+    viewer, target = viewers[who], drafts_and_published[post]
 
     api = api_write(undone(lambda: viewer.client.delete(f"/api/posts/{target.id}")))
 
@@ -345,9 +342,9 @@ def test_change_feed_is_what_rls_shows_of_the_changes(
     assert api  # every caller hears of something: the published posts
 
 
-def test_the_matrix_can_fail(as_role, world, viewers):
+def test_the_matrix_can_fail(as_role, drafts_and_published, viewers):
     """Negative control: a rule the database does not share is caught as a difference."""
-    viewer, draft = viewers["other user"], world["author's draft"]
+    viewer, draft = viewers["other user"], drafts_and_published["author_draft"]
     with connection.cursor() as cursor:
         cursor.execute(
             "create policy parity_probe on posts for select to authenticated using (true)"

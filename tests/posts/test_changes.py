@@ -113,10 +113,18 @@ def test_edited_post_comes_once_in_its_current_state(other_user_client, author):
     assert found[0]["title"] == "Third"
 
 
-@pytest.mark.parametrize("viewer", ["anon_client", "other_user_client", "author_client"])
-def test_deleted_published_post_comes_as_deleted(request, author, viewer):
+@pytest.mark.parametrize(
+    ("viewer", "published"),
+    [
+        ("anon_client", True),
+        ("other_user_client", True),
+        ("author_client", True),
+        ("author_client", False),  # a draft, to the only one who could see it
+    ],
+)
+def test_deleted_post_comes_as_deleted_to_whoever_could_see_it(request, author, viewer, published):
     client = request.getfixturevalue(viewer)
-    post = make_post(author, published=True)
+    post = make_post(author, published=published)
     cursor = start(client)
     expected = deleted(post)
 
@@ -143,16 +151,6 @@ def test_unpublished_post_is_a_draft_for_its_author(author_client, author):
     (change,) = poll(author_client, cursor)[0]
     assert change == shown(author_client, post)
     assert change["published"] is False
-
-
-def test_deleted_draft_comes_as_deleted_to_its_author(author_client, author):
-    draft = make_post(author, published=False)
-    cursor = start(author_client)
-    expected = deleted(draft)
-
-    draft.delete()
-
-    assert poll(author_client, cursor)[0] == [expected]
 
 
 def test_post_public_for_a_moment_comes_as_deleted(anon_client, author):
