@@ -14,6 +14,7 @@ import json
 import os
 import statistics
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -27,7 +28,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, connections  # noqa: E402
 
 from supabase_auth import dev_tokens  # noqa: E402
 from tests.support.wire import traced  # noqa: E402
@@ -136,18 +137,42 @@ def wire(app: App, request: tuple) -> tuple[int, int]:
     return trace.statements, trace.round_trips
 
 
+def throughput(request: tuple, threads: int, count: int) -> float:
+    """Return requests per second with `threads` threads sending count requests each.
+
+    As a gthread worker serves: threads of one process sharing the GIL, a connection each.
+    """
+
+    def work() -> None:
+        app = App()
+        try:
+            for _ in range(count):
+                app.send(*request)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return threads * count / (time.perf_counter() - started)
+
+
 def main() -> None:
     """Measure every scenario in both modes and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000, help="per scenario and mode")
     parser.add_argument("--rounds", type=int, default=10, help="alternations of the modes")
+    parser.add_argument("--threads", type=int, default=8, help="for req/s (gunicorn's gthread)")
     args = parser.parse_args()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         app, data = App(), seed()
-        results = {}
+        rows = {}
         for name, request in scenarios(data).items():
-            samples = {mode: ([], []) for mode in MODES}
+            samples = {mode: ([], [], []) for mode in MODES}
             for mode in MODES:  # warm: compiled queries, prepared statements, token cache
                 settings.DATABASE_RLS = mode
                 measure(app, request, 20)
@@ -157,29 +182,30 @@ def main() -> None:
                     wall, cpu = measure(app, request, args.requests // args.rounds)
                     samples[mode][0].extend(wall)
                     samples[mode][1].extend(cpu)
+                    share = max(1, args.requests // args.rounds // args.threads)
+                    samples[mode][2].append(throughput(request, args.threads, share))
             for mode in MODES:
                 settings.DATABASE_RLS = mode
-                statements, round_trips = wire(app, request)
-                results[(name, mode)] = (
-                    statistics.median(samples[mode][0]),
-                    statistics.median(samples[mode][1]),
-                    statements,
-                    round_trips,
-                )
-        print(
-            f"{'scenario':<10} {'mode':<8} {'wall µs':>9} {'cpu µs':>8} {'stmts':>6} {'trips':>6}"
-        )
-        for (name, mode), (wall, cpu, statements, trips) in results.items():
-            print(f"{name:<10} {mode:<8} {wall:>9.0f} {cpu:>8.0f} {statements:>6} {trips:>6}")
-        print()
-        for name in scenarios(data):
-            off, enforced = results[(name, "off")], results[(name, "enforce")]
-            print(
-                f"{name:<10} enforce/off: wall {enforced[0] / off[0] - 1:+.1%}, "
-                f"cpu {enforced[1] / off[1] - 1:+.1%}"
-            )
+                rows[(name, mode)] = (*map(statistics.median, samples[mode]), *wire(app, request))
+        report(rows, args.threads)
     finally:
+        connections.close_all()
         connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def report(rows: dict, threads: int) -> None:
+    """Print each scenario's figures in both modes, then enforce against off."""
+    print(f"scenario   mode       wall µs   cpu µs  req/s ({threads} threads)  stmts  trips")
+    for (name, mode), (wall, cpu, rate, statements, trips) in rows.items():
+        figures = f"{wall:>9.0f} {cpu:>8.0f} {rate:>19.0f} {statements:>6} {trips:>6}"
+        print(f"{name:<10} {mode:<8} {figures}")
+    print()
+    for name in dict.fromkeys(name for name, _ in rows):
+        off, enforced = rows[(name, "off")], rows[(name, "enforce")]
+        print(
+            f"{name:<10} enforce against off: wall {enforced[0] / off[0] - 1:+.1%}, "
+            f"cpu {enforced[1] / off[1] - 1:+.1%}, req/s {enforced[2] / off[2] - 1:+.1%}"
+        )
 
 
 if __name__ == "__main__":

@@ -8,14 +8,15 @@ With DATABASE_RLS=enforce the database refuses what its policies refuse, to the 
            set_config('request.jwt.claims', '<the verified claims>', true),
            set_config('request.method', 'GET', true), set_config('request.path', '/...', true)
 
-Together means one pipeline ending in one Sync (server-side binding, the default on direct
-connections and session poolers), or one simple-protocol query "setup; statement"
-(client-side binding, as DATABASE_POOL_MODE=transaction uses): outside a transaction, the
-setup and the statement then share one implicit transaction (PostgreSQL protocol, "Multiple
-Statements in a Simple Query", "Pipelining"), so nothing outlives the statement and no round
-trip is added. Inside one (a view's atomic block) the settings last until its
-COMMIT or ROLLBACK; they are sent again before each statement, so a savepoint rolled back
-cannot drop them. Direct connections, session poolers and transaction poolers behave alike.
+They travel as one simple-protocol query, "<setup>; <statement>", with the statement's
+values bound inline as psycopg's ClientCursor binds them: Postgres runs the statements of one
+simple query in one implicit transaction (PostgreSQL protocol, "Multiple Statements in a
+Simple Query"), so outside a transaction nothing outlives the statement, and no round trip is
+added. One message and one answer suit every pooler (Supavisor's transaction mode is known to
+wedge on pipelined queries, porsager/postgres#970) and cost less than a pipeline in a threaded
+server (docs/rls.md, measured); these statements are not prepared. Inside a transaction (a
+view's atomic block) the settings last until its COMMIT or ROLLBACK; they are sent again with
+each statement, so a savepoint rolled back cannot drop them.
 The server's own queries (the authentication step's profile lookup, avatar URLs) run as the
 connection's role inside `as_owner()`.
 """
@@ -28,7 +29,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 import psycopg
-import psycopg.sql
 from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import pq
@@ -65,7 +65,7 @@ class RequestRole:
 
 _current: ContextVar[RequestRole | None] = ContextVar("request_role", default=None)
 # Per server connection (connections are per thread; a closed one is collected with its key).
-_setup_cursors: "weakref.WeakKeyDictionary[psycopg.Connection, psycopg.Cursor]" = (
+_setup_cursors: "weakref.WeakKeyDictionary[psycopg.Connection, psycopg.ClientCursor]" = (
     weakref.WeakKeyDictionary()
 )
 
@@ -120,6 +120,7 @@ class Wrapper:
     def __init__(self, state: RequestRole) -> None:
         self.state = state
         self.used: set[str] = set()  # aliases whose open transaction carries our settings
+        self.prefixes: dict[tuple, tuple[str, str]] = {}  # setup -> its SQL, and %-escaped
 
     def __call__(self, execute: Callable, sql, params, many: bool, context: dict):
         db: BaseDatabaseWrapper = context["connection"]
@@ -136,34 +137,31 @@ class Wrapper:
         cursor = context["cursor"].cursor
         if isinstance(cursor, psycopg.ServerCursor):
             return self._declare(db, execute, sql, params, many, context, setup)
-        if isinstance(cursor, psycopg.ClientCursor):
-            return self._together(db, execute, sql, params, many, context, setup)
-        with db.wrap_database_errors, raw.pipeline():
-            _setup_cursor(raw).execute(SETUP_SQL, setup)
-            return execute(sql, params, many, context)
-
-    @staticmethod
-    def _together(db, execute, sql, params, many, context, setup):
-        """Send the setup and the statement as one simple query (client-side binding).
-
-        Their transaction ends with that one message, so it suits every pooler: Supavisor's
-        transaction mode is known to wedge on pipelined queries (porsager/postgres#970).
-        """
         if many:
             raise DatabaseError("executemany() is not supported when DATABASE_RLS=enforce.")
-        prefix = psycopg.sql.SQL(SETUP_SQL.replace("%s", "{}")).format(
-            *map(psycopg.sql.Literal, setup)
-        )
-        prefix = prefix.as_string(db.connection)
-        if params is not None:
-            prefix = prefix.replace("%", "%%")  # the claims' text is not a placeholder
-        result = execute(f"{prefix}; {sql}", params, many, context)
-        context["cursor"].cursor.nextset()  # the statement's result, not the setup's
-        return result
+        db.validate_no_broken_transaction()
+        with db.wrap_database_errors:
+            # Parameters inline and prepare=False: a simple query may hold several statements,
+            # a prepared one only one.
+            cursor.execute(self._together(raw, setup, sql, params), prepare=False)
+        cursor.nextset()  # the statement's result, not the setup's
+        return cursor
+
+    def _together(self, raw: psycopg.Connection, setup: tuple, sql: str, params) -> str:
+        """Return "<setup>; <statement>", every value inline as psycopg's ClientCursor binds."""
+        mogrifier = _setup_cursor(raw)
+        if setup not in self.prefixes:  # the same for every statement of the request
+            prefix = mogrifier.mogrify(SETUP_SQL, setup)
+            # The claims are text, not placeholders, when the statement's values are bound.
+            self.prefixes[setup] = (prefix, prefix.replace("%", "%%"))
+        prefix, escaped = self.prefixes[setup]
+        if params is None:
+            return f"{prefix}; {sql}"
+        return mogrifier.mogrify(f"{escaped}; {sql}", params)
 
     @staticmethod
     def _declare(db, execute, sql, params, many, context, setup):
-        """Set up before a server-side cursor's DECLARE: they cannot be pipelined."""
+        """Set up before a server-side cursor's DECLARE, which must be a statement of its own."""
         if not db.in_atomic_block:
             # Its query would run in its own implicit transaction, without the settings.
             raise DatabaseError(
@@ -175,11 +173,14 @@ class Wrapper:
         return execute(sql, params, many, context)
 
 
-def _setup_cursor(raw: psycopg.Connection) -> psycopg.Cursor:
-    """Return the connection's cursor for the setup statement (a new one each time cost more)."""
+def _setup_cursor(raw: psycopg.Connection) -> psycopg.ClientCursor:
+    """Return the connection's cursor that binds values inline and sends setups alone.
+
+    One per server connection: a new cursor for every statement cost more.
+    """
     cursor = _setup_cursors.get(raw)
     if cursor is None:
-        cursor = _setup_cursors[raw] = raw.cursor()
+        cursor = _setup_cursors[raw] = psycopg.ClientCursor(raw)
     return cursor
 
 
