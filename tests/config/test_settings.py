@@ -156,7 +156,7 @@ def test_production_defaults_check_sessions_and_keep_anonymous_sign_ins_read_onl
     result = run_python(PRODUCTION_ENV, code)
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "False", "0.05"]
+    assert result.stdout.split() == ["True", "False", "0.5"]
 
 
 @pytest.mark.parametrize("wait", ["-1", "2", "30"])
