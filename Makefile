@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install db-stop db-url bench bench-rls bench-quick bench-auth soak token superuser \
+.PHONY: run test test-rls lint install db-stop db-url bench bench-rls bench-quick bench-auth soak token superuser \
 	cluster test-cluster bench-cluster
 
 $(BIN)/python:
@@ -43,6 +43,10 @@ superuser: install
 ## test: the whole test suite (real Postgres: embedded, or TEST_DATABASE_URL)
 test: install
 	$(BIN)/python -m pytest
+
+## test-rls: the whole suite again with DATABASE_RLS=enforce (docs/rls.md); CI runs both
+test-rls: install
+	DATABASE_RLS=enforce $(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
