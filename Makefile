@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install db-stop db-url bench bench-quick bench-auth soak token superuser \
+.PHONY: run test test-rls lint install db-stop db-url bench bench-rls bench-quick bench-auth soak token superuser \
 	cluster test-cluster bench-cluster
 
 $(BIN)/python:
@@ -44,6 +44,10 @@ superuser: install
 test: install
 	$(BIN)/python -m pytest
 
+## test-rls: the whole suite again with DATABASE_RLS=enforce (docs/rls.md); CI runs both
+test-rls: install
+	DATABASE_RLS=enforce $(BIN)/python -m pytest
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -64,6 +68,13 @@ bench: install
 ## bench-quick: one distance (1 ms), three scenarios, short runs: a smoke test of the bench
 bench-quick: install
 	$(BIN)/python bench/run.py --distances 1 --scenarios post,me,create --duration 5 --no-many
+
+## bench-rls: the API with DATABASE_RLS=off and =enforce in the same rounds, Postgres 0/1/10 ms
+## away (make bench's variants; docs/rls.md), then the in-process cost per request (bench/rls.py)
+bench-rls: install
+	$(BIN)/python bench/run.py --no-reference --variant off:DATABASE_RLS=off \
+		--variant enforce:DATABASE_RLS=enforce $(BENCH_ARGS)
+	$(BIN)/python bench/rls.py
 
 ## soak: a mixed load at half capacity for SOAK_MINUTES (default 5): 5xx, p99, memory, connections
 soak: install

@@ -53,6 +53,10 @@ class Unprocessable(ServiceError):
     """The input is well-formed but refused (a weak password, an email already registered)."""
 
 
+class Gone(ServiceError):
+    """What the request points at is no longer kept (an expired cursor): start over."""
+
+
 class RateLimited(ServiceError):
     """Too many attempts; retry after `retry_after` seconds."""
 

@@ -27,6 +27,7 @@ SERVICE_ERROR_STATUS = {
     errors.Refused: 401,
     errors.Forbidden: 403,
     errors.TooLarge: 413,
+    errors.Gone: 410,
     errors.UnsupportedType: 415,
     errors.Unprocessable: 422,
     errors.RateLimited: 429,

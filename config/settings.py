@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "api.middleware.RequestSizeLimitMiddleware",
     # Inside ConditionalGetMiddleware, so a 304 carries the same Cache-Control and Vary.
     "api.middleware.CachePolicyMiddleware",
+    # DATABASE_RLS=enforce: API requests query as Supabase's anon/authenticated (docs/rls.md).
+    "supabase_auth.middleware.RowLevelSecurityMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires: the lockout page
 ]
 
@@ -177,6 +179,21 @@ if DATABASE_MIGRATION_URL:
         dataclasses.replace(_DATABASE_TUNING, pool_mode="session", statement_timeout=0),
     ) | {"TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# `enforce`: each API request's statements run as Supabase's anon or authenticated role with
+# the request's verified claims, so the RLS policies bind the API as they bind the Data API: a
+# query that forgets a filter leaks nothing. No round trip is added; the price is CPU (about
+# 1-25 % fewer requests per second on a busy node, docs/rls.md). `off` (the default): the
+# connection's own role and the API's rules, which tests/api/test_rls_parity.py holds equal to
+# the policies.
+DATABASE_RLS = env.str("DATABASE_RLS", default="off")
+if DATABASE_RLS not in ("off", "enforce"):
+    raise ImproperlyConfigured("DATABASE_RLS must be 'off' or 'enforce'.")
+
+# GET /api/posts/changes keeps deletions and other changes this long (docs/changes.md); an
+# older cursor is a 410 telling the client to reload.
+POSTS_CHANGES_RETENTION_HOURS = env.float("POSTS_CHANGES_RETENTION_HOURS", default=72)
+if not 0 < POSTS_CHANGES_RETENTION_HOURS <= 24 * 366:
+    raise ImproperlyConfigured("POSTS_CHANGES_RETENTION_HOURS must be between 0 and 8784 hours.")
 
 # Run supabase_local_init automatically before migrations on databases we own (embedded).
 SUPABASE_LOCAL_AUTO_INIT = USES_EMBEDDED_DATABASE

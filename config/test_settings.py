@@ -19,6 +19,8 @@ os.environ.update(
         "SUPABASE_ANON_KEY": "",
         "SUPABASE_SERVICE_ROLE_KEY": "",
         "DATABASE_URL": os.environ.get("TEST_DATABASE_URL") or "embedded",
+        # The suite runs in both modes (docs/rls.md): `DATABASE_RLS=enforce make test`.
+        "DATABASE_RLS": os.environ.get("DATABASE_RLS") or "off",
     }
 )
 

@@ -68,3 +68,66 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Xid8Field(models.Field):
+    """A Postgres `xid8`: a 64-bit transaction id (loaded as text; the SQL compares them)."""
+
+    description = "PostgreSQL 64-bit transaction id"
+
+    def db_type(self, connection) -> str:
+        return "xid8"
+
+
+class CurrentTransactionId(models.Func):
+    """SQL `pg_current_xact_id()`: the writing transaction's top-level id."""
+
+    function = "pg_current_xact_id"
+    template = "%(function)s()"
+    output_field = Xid8Field()
+
+
+class PostChange(models.Model):
+    """One write to a post, kept for the change feed (posts/changes.py); rows come from a trigger.
+
+    Who could see the post before and after the write is kept, not its content: the feed sends
+    each post's current state, and a "deleted" only to callers who could have seen it.
+    """
+
+    # Read through RLS by the API roles (posts/migrations/0004); written by the trigger only.
+    row_level_security = True
+
+    seq = models.BigAutoField(primary_key=True)
+    xid = Xid8Field(db_default=CurrentTransactionId())
+    post_id = models.UUIDField()
+    old_author_id = models.UUIDField(null=True)  # null: the write created the post
+    new_author_id = models.UUIDField(null=True)  # null: the write deleted it
+    was_published = models.BooleanField()
+    is_published = models.BooleanField()
+
+    class Meta:
+        db_table = "post_changes"
+        indexes = [models.Index(fields=["xid"], name="post_changes_xid_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} in {self.xid}"
+
+
+class PostChangeCheckpoint(models.Model):
+    """The oldest running transaction at a moment: retention is measured in these.
+
+    Pruning deletes the changes of transactions older than the last checkpoint taken at least
+    the retention ago; the oldest checkpoint kept is where cursors stop being valid.
+    """
+
+    row_level_security = True
+
+    taken_at = models.DateTimeField(db_default=TransactionNow())
+    horizon = Xid8Field()  # pg_snapshot_xmin: every older transaction had finished
+
+    class Meta:
+        db_table = "post_change_checkpoints"
+        indexes = [models.Index(fields=["taken_at"], name="post_change_checkpoints_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.horizon} at {self.taken_at}"

@@ -3,10 +3,12 @@
 import copy
 from datetime import UTC, datetime
 
-from django.utils import timezone
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
+from posts import writes
+from posts.changes import MAX_CURSOR_CHARS, Cursor, Deleted, InvalidCursor, Page
 from posts.models import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH, Post
 
 
@@ -48,21 +50,19 @@ class PostSerializer(serializers.Serializer):
         return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
     def create(self, validated_data: dict) -> Post:
-        return Post.objects.create(**validated_data)
+        """Insert the granted columns only; the database sets the id and the times."""
+        return writes.insert(validated_data)
 
     def update(self, post: Post, validated_data: dict) -> Post:
-        """Write only the fields sent (and updated_at) in one UPDATE, not the whole row.
+        """Write only the fields sent in one UPDATE and return the row as stored.
 
-        A queryset update rather than Model.save(): Post has no signal receivers, and save()'s
-        machinery was a sixth of a PATCH in profiles. No row updated means a concurrent DELETE
-        committed between reading the post and writing it: the post is gone (404).
+        The stamp_timestamps trigger moves updated_at (posts/writes.py). No row updated means
+        a concurrent DELETE committed between reading the post and writing it: 404.
         """
-        changes = {**validated_data, "updated_at": timezone.now()}
-        if not Post.objects.filter(pk=post.pk).update(**changes):
+        stored = writes.update(post.pk, validated_data)
+        if stored is None:
             raise NotFound
-        for name, value in changes.items():
-            setattr(post, name, value)
-        return post
+        return stored
 
     def to_representation(self, post: Post) -> dict:
         """Return the post's JSON without building DRF fields: lists render up to 100 per call.
@@ -84,3 +84,69 @@ def iso8601(moment: datetime) -> str:
     """Format an aware datetime in UTC as DRF's DateTimeField does."""
     text = moment.astimezone(UTC).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class DeletedPostSerializer(serializers.Serializer):
+    """A post you could see and can no longer (deleted, unpublished): drop your copy."""
+
+    id = serializers.UUIDField(read_only=True)
+    deleted = serializers.BooleanField(read_only=True, help_text="Always true.")
+
+
+class PostChangesSerializer(serializers.Serializer):
+    """What changed since your cursor, oldest change first; each post once, as it is now."""
+
+    changes = PolymorphicProxySerializer(
+        component_name="PostChange",
+        serializers=[PostSerializer, DeletedPostSerializer],
+        resource_type_field_name=None,
+        many=True,
+        help_text="A post as GET /api/posts/{id} shows it, or `{id, deleted: true}`.",
+    )
+    cursor = serializers.CharField(
+        read_only=True, help_text="Pass it as `since` next time (it stays valid for the retention)."
+    )
+    more = serializers.BooleanField(
+        read_only=True, help_text="More changes are waiting: call again at once with `cursor`."
+    )
+
+    def to_representation(self, page: Page) -> dict:
+        posts = PostSerializer()
+        return {
+            "changes": [
+                {"id": str(change.id), "deleted": True}
+                if isinstance(change, Deleted)
+                else posts.to_representation(change)
+                for change in page.changes
+            ],
+            "cursor": page.cursor.encode(),
+            "more": page.more,
+        }
+
+
+class PostChangesQuerySerializer(serializers.Serializer):
+    """The query of GET /api/posts/changes."""
+
+    MAX_PAGE_SIZE = 100
+
+    since = serializers.CharField(
+        required=False,
+        max_length=MAX_CURSOR_CHARS,
+        help_text="The `cursor` of your last answer. Without it: no changes, and the cursor of "
+        "now (take it before loading the lists).",
+    )
+    page_size = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        default=MAX_PAGE_SIZE,
+        help_text=f"Posts per answer (default and maximum {MAX_PAGE_SIZE}).",
+    )
+
+    def validate_since(self, value: str) -> Cursor:
+        try:
+            return Cursor.decode(value)
+        except InvalidCursor as exc:
+            raise serializers.ValidationError("Invalid cursor.", code="invalid_cursor") from exc
+
+    def validate_page_size(self, value: int) -> int:
+        return min(value, self.MAX_PAGE_SIZE)  # DRF's convention: larger asks get the maximum

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.functional import SimpleLazyObject
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from rest_framework import generics, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
@@ -20,11 +20,11 @@ from api.filtering import QueryFilterBackend
 from api.pagination import KeysetPagination
 from api.paths import UUID_PATTERN
 from api.replicas import public_read
-from posts import queries
+from posts import changes, queries
 from posts.filters import MyPostFilter, PostFilter
 from posts.models import Post
 from posts.permissions import IsAuthorOrReadOnly
-from posts.serializers import PostSerializer
+from posts.serializers import PostChangesQuerySerializer, PostChangesSerializer, PostSerializer
 from supabase_auth.permissions import AnonymousSignInsReadOnly
 
 POST_EXAMPLE = OpenApiExample(
@@ -192,16 +192,27 @@ class PostViewSet(
         with If-Match locks the row and compares its ETag first.
         """
         if self._conditional_write():
-            post = super().get_object()
+            try:
+                post = super().get_object()  # locked until the write commits
+            except Http404:
+                # With DATABASE_RLS=enforce the UPDATE policy hides others' posts from FOR
+                # UPDATE: one the caller may see but not change is a 403 all the same.
+                self._visible_row()
+                raise
             check_if_match(self.request, etag_for(self.get_serializer(post).data))
             return post
+        row = self._visible_row()
+        if self.action == "retrieve":
+            return row  # read only: no model instance needed
+        return Post.from_db(DEFAULT_DB_ALIAS, row._fields, row)
+
+    def _visible_row(self):
+        """Return the post as a named row if the caller may see it (404) and act on it (403)."""
         row = queries.visible_post(uuid.UUID(self.kwargs["pk"]), self._user_id())
         if row is None:
             raise Http404
         self.check_object_permissions(self.request, row)
-        if self.action == "retrieve":
-            return row  # read only: no model instance needed
-        return Post.from_db(DEFAULT_DB_ALIAS, row._fields, row)
+        return row
 
     def _write_transaction(self):
         # Only a conditional write needs the lock (and so a transaction): a plain write is
@@ -233,3 +244,51 @@ class PostViewSet(
     @action(detail=False, methods=["get"])
     def me(self, request: Request) -> Response:
         return super().list(request)  # the caller's drafts: never from a replica
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="What changed since a cursor (the fallback when Realtime is unavailable)",
+        description="Changed posts as GET /api/posts/{id} shows them, and `{id, deleted: true}` "
+        "for posts you could see and can no longer (deleted, unpublished), in commit order, "
+        "each post once and as it is now. Start with no `since`: you get the cursor of now; "
+        "then load /api/posts/ (and /api/posts/me), and from then on ask with "
+        "`since=<cursor>` and apply the changes in order: you end with what the lists show. "
+        "While `more` is true, ask again at once. A cursor older than the changes this "
+        "server keeps (three days unless configured otherwise) is a 410: reload and start over.",
+        parameters=[
+            PostChangesQuerySerializer,
+            openapi.IF_NONE_MATCH,
+            ETAG,
+            *openapi.RESPONSE_HEADERS,
+        ],
+        responses={
+            200: PostChangesSerializer,
+            304: openapi.NOT_MODIFIED,
+            400: openapi.BAD_REQUEST,
+            410: openapi.error(
+                "The cursor is older than the changes kept: reload the posts and start over.",
+                (changes.CursorExpired.code, changes.CursorExpired.message),
+            ),
+            **openapi.GUARDED,
+        },
+    )
+)
+class PostChangesView(generics.GenericAPIView):
+    """Changes to the posts the caller may see: published ones, and their own drafts.
+
+    The rule is the post_changes_select_seen policy's, applied in posts/changes.py.
+    """
+
+    permission_classes = [AllowAny]
+    serializer_class = PostChangesSerializer
+
+    def get(self, request: Request) -> Response:
+        query = PostChangesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        user_id = request.user.id if request.user.is_authenticated else None
+        page = changes.read(
+            query.validated_data.get("since"), user_id, query.validated_data["page_size"]
+        )
+        changes.prune_if_due()
+        return Response(PostChangesSerializer(page).data)

@@ -27,6 +27,7 @@ from profiles.serializers import (
     MyProfileSerializer,
     PublicProfileSerializer,
 )
+from supabase_auth import request_role
 from supabase_auth.permissions import AnonymousSignInsReadOnly
 from supabase_auth.services import storage
 
@@ -95,7 +96,14 @@ class MyProfileView(generics.RetrieveUpdateAPIView):
     def update(self, request: Request, *args, **kwargs) -> Response:
         # Lock the row from the If-Match check to the commit: two writers holding the same
         # ETag cannot both pass.
-        self.locked = Profile.objects.select_for_update().get(pk=request.user.id)
+        # Its public columns only: the email is the token's, which authentication just stored
+        # (no API role may read it: DATABASE_RLS=enforce).
+        self.locked = (
+            Profile.objects.select_for_update()
+            .only(*PublicProfileSerializer.Meta.fields)
+            .get(pk=request.user.id)
+        )
+        self.locked.email = request.user.profile.email
         check_if_match(request, etag_for(self.get_serializer(self.locked).data))
         return with_etag(super().update(request, *args, **kwargs))
 
@@ -118,7 +126,7 @@ class PublicProfileView(generics.RetrieveAPIView):
 
     permission_classes = [AllowAny]
     serializer_class = PublicProfileSerializer
-    queryset = Profile.objects.all()
+    queryset = Profile.objects.only(*PublicProfileSerializer.Meta.fields)  # never the email
 
     @public_read
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -211,7 +219,8 @@ class MyAvatarView(APIView):
         )
         version = hashlib.sha256(image.data).hexdigest()[:12]  # new bytes, new URL: no stale cache
         profile.avatar_url = f"{url}?v={version}"
-        profile.save(update_fields=["avatar_url", "updated_at"])
+        with request_role.as_owner():  # a server-owned column (DATABASE_RLS=enforce)
+            profile.save(update_fields=["avatar_url", "updated_at"])
         return Response(MyProfileSerializer(profile).data)
 
     @extend_schema(
@@ -229,5 +238,6 @@ class MyAvatarView(APIView):
         profile = request.user.profile
         storage.remove_avatar(request.auth, str(profile.id))
         profile.avatar_url = None
-        profile.save(update_fields=["avatar_url", "updated_at"])
+        with request_role.as_owner():  # a server-owned column (DATABASE_RLS=enforce)
+            profile.save(update_fields=["avatar_url", "updated_at"])
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -4,7 +4,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from supabase_auth import tokens, users
+from supabase_auth import request_role, tokens, users
 from supabase_auth.services.errors import AuthUnavailable
 
 REALM = "api"
@@ -37,7 +37,9 @@ class SupabaseAuthentication(BaseAuthentication):
             if len(parts) != 2:
                 raise tokens.TokenError("Authorization header must be 'Bearer <token>'.")
             token = _ascii(parts[1])
-            user = users.user_for(tokens.verify(token), check_session=_check_session(request))
+            claims = tokens.verify(token)
+            with request_role.as_owner():  # the server's bookkeeping (DATABASE_RLS=enforce)
+                user = users.user_for(claims, check_session=_check_session(request))
         except tokens.TokenError as exc:
             raise self._failed(request, exc.message, exc.code) from exc
         except users.SessionRevoked as exc:
@@ -46,6 +48,7 @@ class SupabaseAuthentication(BaseAuthentication):
             raise self._failed(request, str(exc), "user_not_found") from exc
         except tokens.KeysUnavailable as exc:
             raise AuthUnavailable(str(exc), retry_after=exc.retry_after) from exc
+        request_role.assume(claims)  # the view's statements run as this user from here
         return user, token
 
     def authenticate_header(self, request: Request) -> str:

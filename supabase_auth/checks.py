@@ -76,10 +76,7 @@ def check_django_tables_private(app_configs, databases=None, **kwargs) -> list:
 
     problems = []
     for alias in databases or []:
-        try:
-            tables = django_tables.exposed(connections[alias])
-        except DatabaseError:
-            continue  # an unreachable database is reported by Django's own checks
+        tables = _ask(alias, django_tables.exposed)
         if tables:
             problems.append(
                 Warning(
@@ -90,3 +87,50 @@ def check_django_tables_private(app_configs, databases=None, **kwargs) -> list:
                 )
             )
     return problems
+
+
+@register(Tags.database)
+def check_request_roles_assumable(app_configs, databases=None, **kwargs) -> list:
+    """Refuse DATABASE_RLS=enforce when the login role cannot become anon and authenticated.
+
+    Supabase grants both to `postgres` (supabase/postgres 20230201083204); another login role
+    needs `grant anon, authenticated to <role>`, or every API request would fail.
+    """
+    if settings.DATABASE_RLS != "enforce":
+        return []
+    problems = []
+    for alias in databases or []:
+        user, missing = _ask(alias, _api_roles_out_of_reach) or (None, [])
+        if missing:
+            problems.append(
+                Error(
+                    f"DATABASE_RLS=enforce, but {user} cannot act as {', '.join(missing)}.",
+                    hint=f"grant {', '.join(missing)} to {user}; or set DATABASE_RLS=off.",
+                    obj=alias,
+                    id="supabase_auth.E005",
+                )
+            )
+    return problems
+
+
+def _api_roles_out_of_reach(connection) -> tuple[str, list[str]]:
+    """Return the login role and the API roles it cannot become (SET ROLE needs membership)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select current_user, array(select role from unnest(%s::text[]) as role "
+            "where not exists (select from pg_roles where rolname = role) "
+            "or not pg_has_role(current_user, role, 'MEMBER'))",
+            [["anon", "authenticated"]],
+        )
+        return cursor.fetchone()
+
+
+def _ask(alias: str, probe):
+    """Return probe(connection), or None when the database cannot be reached.
+
+    An unreachable database is reported by Django's own checks, not as our finding.
+    """
+    try:
+        return probe(connections[alias])
+    except DatabaseError:
+        return None

@@ -28,6 +28,17 @@ def author_posts(author):
     return make_post(author, published=True), make_post(author, published=False)
 
 
+@pytest.fixture
+def drafts_and_published(author, other_user):
+    """A published post and a draft by `author`, and the same by `other_user`."""
+    return {
+        "author_published": make_post(author, published=True),
+        "author_draft": make_post(author, published=False),
+        "other_published": make_post(other_user, published=True),
+        "other_draft": make_post(other_user, published=False),
+    }
+
+
 @contextmanager
 def _as_role(role: str, claims: dict | None = None):
     with transaction.atomic(), connection.cursor() as cursor:

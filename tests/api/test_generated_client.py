@@ -296,3 +296,30 @@ def test_public_profile_is_read_anonymously(api, clients, bystander):
     assert (response.parsed.id, response.parsed.name) == (uuid.UUID(str(profile.id)), "Grace")
     assert "email" not in response.parsed.additional_properties
     assert_untouched(bystander)
+
+
+def test_change_feed_parses_into_posts_and_deletions(api, clients, signed_up, bystander):
+    feed = call(api, "posts.posts_changes_retrieve")
+    anon, ada = clients(), clients(signed_up["token"])
+    start = feed.sync_detailed(client=anon)
+    kept, gone = (
+        call(api, "posts.posts_create").sync_detailed(
+            client=ada, body=model(api, "PostRequest")(title=title, published=True)
+        )
+        for title in ("Kept", "Gone")
+    )
+    call(api, "posts.posts_destroy").sync_detailed(str(gone.parsed.id), client=ada)
+
+    changed = feed.sync_detailed(client=anon, since=start.parsed.cursor)
+    invalid = feed.sync_detailed(client=anon, since="not-a-cursor")
+
+    assert start.status_code == 200
+    assert changed.status_code == 200
+    assert [(type(c).__name__, str(c.id)) for c in changed.parsed.changes] == [
+        ("Post", str(kept.parsed.id)),
+        ("DeletedPost", str(gone.parsed.id)),
+    ]
+    assert changed.parsed.changes[0].title == "Kept"
+    assert changed.parsed.more is False
+    assert invalid.status_code == 400
+    assert_untouched(bystander)

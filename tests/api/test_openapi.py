@@ -9,7 +9,7 @@ import yaml
 from django.core.management import call_command
 from drf_spectacular.validation import validate_schema
 
-from posts.views import PostViewSet
+from posts.views import PostChangesView, PostViewSet
 from profiles.views import MyAvatarView, MyProfileView, ProfilePostsView, PublicProfileView
 from supabase_auth.views import SignOutView, SupabaseAuthView
 
@@ -17,6 +17,7 @@ OPERATIONS = {
     ("get", "/api/posts/"),
     ("post", "/api/posts/"),
     ("get", "/api/posts/me/"),
+    ("get", "/api/posts/changes/"),
     ("get", "/api/posts/{id}/"),
     ("put", "/api/posts/{id}/"),
     ("patch", "/api/posts/{id}/"),
@@ -29,6 +30,7 @@ OPERATIONS = {
 }
 PUBLIC = {
     ("get", "/api/posts/"),
+    ("get", "/api/posts/changes/"),
     ("get", "/api/posts/{id}/"),
     ("get", "/api/profiles/{id}/"),
     ("get", "/api/profiles/{id}/posts/"),
@@ -43,6 +45,7 @@ VIEW_DOCSTRINGS = {
     inspect.getdoc(view)
     for view in (
         PostViewSet,
+        PostChangesView,
         MyAvatarView,
         MyProfileView,
         ProfilePostsView,
@@ -130,6 +133,7 @@ def test_each_operation_names_its_security(schema, method, path):
     ("method", "path", "codes"),
     [
         ("get", "/api/posts/me/", {"200", "400", "401"}),
+        ("get", "/api/posts/changes/", {"200", "304", "400", "401", "410", "429", "503"}),
         ("post", "/api/posts/", {"201", "400", "401", "413", "415"}),
         ("get", "/api/posts/{id}/", {"200", "404"}),
         ("put", "/api/posts/{id}/", {"200", "400", "401", "403", "404", "413", "415"}),

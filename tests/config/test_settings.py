@@ -173,3 +173,19 @@ def test_unsafe_server_read_timeout_stops_start_up(seconds):
 
     assert result.returncode != 0
     assert "SERVER_READ_TIMEOUT is unsafe" in result.stderr
+
+
+def test_unknown_rls_mode_stops_start_up():
+    result = run_python(PRODUCTION_ENV | {"DATABASE_RLS": "on"}, "")
+
+    assert result.returncode != 0
+    assert "DATABASE_RLS must be 'off' or 'enforce'" in result.stderr
+
+
+def test_rls_is_off_unless_enforced():
+    code = "from django.conf import settings; print(settings.DATABASE_RLS)"
+
+    enforced = run_python(PRODUCTION_ENV | {"DATABASE_RLS": "enforce"}, code)
+
+    assert run_python(PRODUCTION_ENV, code).stdout.strip() == "off"
+    assert enforced.stdout.strip() == "enforce"

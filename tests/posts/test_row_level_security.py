@@ -6,22 +6,12 @@ import pytest
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 
 from posts.models import Post
-from tests.factories import claims_for, make_post
+from tests.factories import claims_for
 
 
 def visible_ids(cursor) -> set[str]:
     cursor.execute("select id::text from posts")
     return {row[0] for row in cursor.fetchall()}
-
-
-@pytest.fixture
-def drafts_and_published(author, other_user):
-    return {
-        "author_published": make_post(author, published=True),
-        "author_draft": make_post(author, published=False),
-        "other_published": make_post(other_user, published=True),
-        "other_draft": make_post(other_user, published=False),
-    }
 
 
 def test_anon_reads_only_published_posts(as_role, drafts_and_published):

@@ -125,7 +125,11 @@ def test_anonymous_write_challenges_for_a_bearer_token(anon_client, posts, metho
 
 
 @pytest.mark.parametrize("kind", ["published", "draft"])
-def test_author_replaces_own_post_with_put(author_client, posts, bystander_post, kind):
+def test_author_replaces_own_post_with_put(
+    transactional_db, author_client, posts, bystander_post, kind
+):
+    # Committed, as in production: the database stamps updated_at with its transaction's now(),
+    # which a test transaction would freeze at its start.
     post = posts[kind]
 
     response = author_client.put(f"/api/posts/{post.id}", UPDATE, format="json")

@@ -5,7 +5,7 @@ import socket
 import pytest
 from django.core.checks import Error, Warning
 
-from supabase_auth.checks import check_token_verification
+from supabase_auth.checks import check_request_roles_assumable, check_token_verification
 from tests.subprocess_django import PRODUCTION_ENV, run_python
 
 GOOD_SECRET = "a-legacy-jwt-secret-with-more-than-32-characters"
@@ -166,3 +166,42 @@ def test_wsgi_starts_with_a_good_configuration_even_if_the_jwks_is_unreachable()
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "started"
+
+
+@pytest.fixture
+def login_role_without_api_roles(db):
+    """Run the check's queries as a role that was never granted anon or authenticated."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("create role rls_check_probe nologin; set local role rls_check_probe")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("reset role")
+
+
+def test_enforced_rls_with_a_login_role_that_cannot_act_as_the_api_roles_is_e005(
+    settings, login_role_without_api_roles
+):
+    settings.DATABASE_RLS = "enforce"
+
+    problems = check_request_roles_assumable(None, databases=["default"])
+
+    assert [(p.id, p.msg) for p in problems] == [
+        (
+            "supabase_auth.E005",
+            "DATABASE_RLS=enforce, but rls_check_probe cannot act as anon, authenticated.",
+        )
+    ]
+
+
+def test_enforced_rls_with_the_owner_role_passes(settings, db):
+    settings.DATABASE_RLS = "enforce"
+
+    assert check_request_roles_assumable(None, databases=["default"]) == []
+
+
+def test_rls_off_needs_no_api_roles(settings, login_role_without_api_roles):
+    settings.DATABASE_RLS = "off"
+
+    assert check_request_roles_assumable(None, databases=["default"]) == []

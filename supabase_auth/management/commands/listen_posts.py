@@ -21,7 +21,8 @@ class Command(BaseCommand):
         "each change as one JSON line; reconnect with backoff when the connection drops. "
         "With --token, the user's RLS decides what arrives (their drafts too); without, the "
         "anon key sees published posts only. For clients without realtime, poll "
-        "GET /api/posts/?updated_after=… instead."
+        "GET /api/posts/changes?since=<cursor> instead: it also tells of deleted and "
+        "unpublished posts (docs/changes.md)."
     )
 
     def add_arguments(self, parser) -> None:

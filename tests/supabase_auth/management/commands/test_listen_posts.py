@@ -200,3 +200,9 @@ def test_without_supabase_settings_it_refuses_to_start(realtime, settings):
         listen("--max-events", "1")
 
     assert realtime.connections == []
+
+
+def test_help_points_clients_without_realtime_at_the_change_feed():
+    from supabase_auth.management.commands.listen_posts import Command
+
+    assert "GET /api/posts/changes?since=<cursor>" in Command.help
