@@ -23,7 +23,6 @@ connection's role inside `as_owner()`.
 
 import contextlib
 import json
-import weakref
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -64,10 +63,6 @@ class RequestRole:
 
 
 _current: ContextVar[RequestRole | None] = ContextVar("request_role", default=None)
-# Per server connection (connections are per thread; a closed one is collected with its key).
-_setup_cursors: "weakref.WeakKeyDictionary[psycopg.Connection, psycopg.ClientCursor]" = (
-    weakref.WeakKeyDictionary()
-)
 
 
 @contextlib.contextmanager
@@ -84,7 +79,7 @@ def enforced(method: str, path: str) -> Iterator[RequestRole]:
     finally:
         _current.reset(token)
         for alias in wrapper.used:
-            _leave(connections[alias])
+            wrapper.leave(connections[alias])
 
 
 def assume(claims: Claims) -> None:
@@ -121,6 +116,10 @@ class Wrapper:
         self.state = state
         self.used: set[str] = set()  # aliases whose open transaction carries our settings
         self.prefixes: dict[tuple, tuple[str, str]] = {}  # setup -> its SQL, and %-escaped
+        # One cursor per server connection for the request's life: binds values inline, sends
+        # setups alone. Held by the request, never by a module-level cache, so a connection
+        # the server drops (CONN_MAX_AGE, an error, a thread's end) is not kept open.
+        self.cursors: dict[psycopg.Connection, psycopg.ClientCursor] = {}
 
     def __call__(self, execute: Callable, sql, params, many: bool, context: dict):
         db: BaseDatabaseWrapper = context["connection"]
@@ -149,7 +148,7 @@ class Wrapper:
 
     def _together(self, raw: psycopg.Connection, setup: tuple, sql: str, params) -> str:
         """Return "<setup>; <statement>", every value inline as psycopg's ClientCursor binds."""
-        mogrifier = _setup_cursor(raw)
+        mogrifier = self._setup_cursor(raw)
         if setup not in self.prefixes:  # the same for every statement of the request
             prefix = mogrifier.mogrify(SETUP_SQL, setup)
             # The claims are text, not placeholders, when the statement's values are bound.
@@ -159,8 +158,7 @@ class Wrapper:
             return f"{prefix}; {sql}"
         return mogrifier.mogrify(f"{escaped}; {sql}", params)
 
-    @staticmethod
-    def _declare(db, execute, sql, params, many, context, setup):
+    def _declare(self, db, execute, sql, params, many, context, setup):
         """Set up before a server-side cursor's DECLARE, which must be a statement of its own."""
         if not db.in_atomic_block:
             # Its query would run in its own implicit transaction, without the settings.
@@ -169,26 +167,21 @@ class Wrapper:
                 "(use transaction.atomic() around .iterator())."
             )
         with db.wrap_database_errors:
-            _setup_cursor(db.connection).execute(SETUP_SQL, setup)
+            self._setup_cursor(db.connection).execute(SETUP_SQL, setup)
         return execute(sql, params, many, context)
 
+    def _setup_cursor(self, raw: psycopg.Connection) -> psycopg.ClientCursor:
+        """Return this request's cursor on the connection (a new one per statement cost more)."""
+        cursor = self.cursors.get(raw)
+        if cursor is None:
+            cursor = self.cursors[raw] = psycopg.ClientCursor(raw)
+        return cursor
 
-def _setup_cursor(raw: psycopg.Connection) -> psycopg.ClientCursor:
-    """Return the connection's cursor that binds values inline and sends setups alone.
-
-    One per server connection: a new cursor for every statement cost more.
-    """
-    cursor = _setup_cursors.get(raw)
-    if cursor is None:
-        cursor = _setup_cursors[raw] = psycopg.ClientCursor(raw)
-    return cursor
-
-
-def _leave(db: BaseDatabaseWrapper) -> None:
-    """Drop the request's settings from a transaction that outlives it (a test's)."""
-    raw = db.connection
-    if raw is None or raw.closed:
-        return
-    if raw.pgconn.transaction_status == pq.TransactionStatus.INTRANS:
-        with db.wrap_database_errors:
-            _setup_cursor(raw).execute(SETUP_SQL, OWNER_SETUP)
+    def leave(self, db: BaseDatabaseWrapper) -> None:
+        """Drop the request's settings from a transaction that outlives it (a test's)."""
+        raw = db.connection
+        if raw is None or raw.closed:
+            return
+        if raw.pgconn.transaction_status == pq.TransactionStatus.INTRANS:
+            with db.wrap_database_errors:
+                self._setup_cursor(raw).execute(SETUP_SQL, OWNER_SETUP)

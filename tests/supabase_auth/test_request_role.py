@@ -1,6 +1,9 @@
 """DATABASE_RLS=enforce: the database itself decides what an API request may read and write."""
 
+import gc
 import json
+import threading
+import weakref
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -205,6 +208,29 @@ def test_next_request_on_the_same_connection_starts_over(
 
     assert (after["user"], after["uid"], after["claims"]) == ("anon", None, '{"role":"anon"}')
     assert (outside["user"], outside["claims"]) == ("postgres", "")
+
+
+def test_a_finished_threads_connection_is_not_kept_alive(
+    enforce, transactional_db, token_for, author
+):
+    # A server thread's connection is replaced after CONN_MAX_AGE or an error, and a test's
+    # thread ends: nothing of the enforced mode may keep the old session open (a cache keyed
+    # weakly on the connection, holding a cursor of it, would keep it for ever).
+    token = token_for(author)
+    seen = []
+
+    def request() -> None:
+        response = APIClient().get("/api/database-identity", **bearer(token))
+        seen.append((response.json()["user"], weakref.ref(connection.connection)))
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    thread.join()
+    gc.collect()
+
+    user, session = seen[0]
+    assert user == "authenticated"
+    assert session() is None  # collected, so closed: the server may end the session
 
 
 def test_owner_statements_in_a_transaction_run_as_the_owner(enforce, author_client, author):
