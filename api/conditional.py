@@ -11,7 +11,6 @@ import hashlib
 import json
 
 from django.utils.http import parse_etags, quote_etag
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
@@ -51,19 +50,3 @@ def check_if_match(request: Request, current_etag: str) -> None:
     etags = parse_etags(header)
     if etags != ["*"] and current_etag not in etags:
         raise PreconditionFailed()
-
-
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    description="The ETag you last read; if the resource changed since, the write is refused "
-    "with 412 instead of overwriting the other change.",
-)
-ETAG = OpenApiParameter(
-    "ETag",
-    str,
-    OpenApiParameter.HEADER,
-    response=[200, 201],
-    description="Version of the returned resource; send it back as If-Match when changing it.",
-)

@@ -131,6 +131,20 @@ IF_NONE_MATCH = OpenApiParameter(
     description="The ETag of the copy you hold; if it is still current the answer is 304, "
     "without a body.",
 )
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The ETag you last read; if the resource changed since, the write is refused "
+    "with 412 instead of overwriting the other change.",
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200, 201],
+    description="Version of the returned resource; send it back as If-Match when changing it.",
+)
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
     int,

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import openapi
-from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for, with_etag
+from api.conditional import check_if_match, etag_for, with_etag
 from api.filtering import QueryFilterBackend
 from api.pagination import KeysetPagination
 from api.paths import UUID_PATTERN
@@ -33,7 +33,7 @@ POST_EXAMPLE = OpenApiExample(
     request_only=True,
 )
 
-LIST_PARAMETERS = [openapi.IF_NONE_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
+LIST_PARAMETERS = [openapi.IF_NONE_MATCH, openapi.ETAG, *openapi.RESPONSE_HEADERS]
 LIST_RESPONSES = {
     200: PostSerializer(many=True),
     304: openapi.NOT_MODIFIED,
@@ -48,7 +48,7 @@ AUTHOR_WRITE_RESPONSES = {
     404: openapi.NOT_FOUND,
     412: openapi.PRECONDITION_FAILED,
 }
-WRITE_PARAMETERS = [IF_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
+WRITE_PARAMETERS = [openapi.IF_MATCH, openapi.ETAG, *openapi.RESPONSE_HEADERS]
 
 
 @extend_schema_view(
@@ -69,7 +69,7 @@ WRITE_PARAMETERS = [IF_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
         summary="Create a post (the caller is its author)",
         description="The author is the caller, never taken from the body. A draft "
         "(`published` false, the default) is visible to its author only.",
-        parameters=[ETAG, *openapi.RESPONSE_HEADERS],
+        parameters=[openapi.ETAG, *openapi.RESPONSE_HEADERS],
         examples=[POST_EXAMPLE],
         responses={
             201: PostSerializer,
@@ -82,7 +82,7 @@ WRITE_PARAMETERS = [IF_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
         summary="A published post, or one of the caller's drafts",
         description="Anyone may read a published post; a draft is a 404 to everyone but its "
         "author. Keep the ETag to make conditional reads and safe edits.",
-        parameters=[openapi.IF_NONE_MATCH, ETAG, *openapi.RESPONSE_HEADERS],
+        parameters=[openapi.IF_NONE_MATCH, openapi.ETAG, *openapi.RESPONSE_HEADERS],
         responses={
             200: PostSerializer,
             304: openapi.NOT_MODIFIED,
@@ -108,7 +108,7 @@ WRITE_PARAMETERS = [IF_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
         summary="Delete a post (author only)",
         description="Same rules as replacing it; with If-Match, a post changed since you "
         "read it is a 412 and is not deleted.",
-        parameters=[IF_MATCH, *openapi.RESPONSE_HEADERS],
+        parameters=[openapi.IF_MATCH, *openapi.RESPONSE_HEADERS],
         responses={
             204: None,
             **openapi.GUARDED,
@@ -259,7 +259,7 @@ class PostViewSet(
         parameters=[
             PostChangesQuerySerializer,
             openapi.IF_NONE_MATCH,
-            ETAG,
+            openapi.ETAG,
             *openapi.RESPONSE_HEADERS,
         ],
         responses={

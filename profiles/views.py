@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import openapi
-from api.conditional import ETAG, IF_MATCH, check_if_match, etag_for, with_etag
+from api.conditional import check_if_match, etag_for, with_etag
 from api.pagination import KeysetPagination
 from api.replicas import public_read
 from api.throttling import AvatarThrottle
@@ -38,8 +38,8 @@ MY_PROFILE_WRITE_RESPONSES = {
     403: openapi.ANONYMOUS_SIGN_IN,
     412: openapi.PRECONDITION_FAILED,
 }
-READ_PARAMETERS = [openapi.IF_NONE_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
-WRITE_PARAMETERS = [IF_MATCH, ETAG, *openapi.RESPONSE_HEADERS]
+READ_PARAMETERS = [openapi.IF_NONE_MATCH, openapi.ETAG, *openapi.RESPONSE_HEADERS]
+WRITE_PARAMETERS = [openapi.IF_MATCH, openapi.ETAG, *openapi.RESPONSE_HEADERS]
 STORAGE_UNAVAILABLE = openapi.error(
     "Supabase Storage (or the database, or the signing keys) cannot be reached, or the "
     "avatars bucket does not exist; retry after Retry-After seconds.",
