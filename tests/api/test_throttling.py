@@ -13,6 +13,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from posts.models import Post
 from tests.subprocess_django import PRODUCTION_ENV, run_python
+from tests.support import throttles
 from tests.support.supabase_wiring import wired_fake_supabase
 
 
@@ -35,14 +36,7 @@ def rates(settings, monkeypatch):
 
 
 def assert_throttled(response) -> None:
-    assert response.status_code == 429
-    assert response["Content-Type"] == "application/json"
-    retry_after = int(response["Retry-After"])
-    assert 0 < retry_after <= 60
-    assert response.json() == {
-        "detail": f"Request was throttled. Expected available in {retry_after} seconds.",
-        "code": "throttled",
-    }
+    throttles.assert_throttled(response, window_seconds=60)
 
 
 def test_fourth_anonymous_request_in_a_minute_is_429(anon_client, db, rates):

@@ -18,9 +18,12 @@ def set_rate(settings, monkeypatch, scope: str, rate: str | None) -> None:
 def assert_throttled(response, window_seconds: int) -> None:
     """Assert DRF's 429: JSON body, code `throttled`, a Retry-After within the rate's window."""
     assert response.status_code == 429
+    assert response["Content-Type"] == "application/json"
     retry_after = int(response["Retry-After"])
     assert 0 < retry_after <= window_seconds
+    # DRF's wording is singular in the window's last second (1 time in `window_seconds`).
+    unit = "second" if retry_after == 1 else "seconds"
     assert response.json() == {
-        "detail": f"Request was throttled. Expected available in {retry_after} seconds.",
+        "detail": f"Request was throttled. Expected available in {retry_after} {unit}.",
         "code": "throttled",
     }
