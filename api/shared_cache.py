@@ -50,25 +50,41 @@ def _failed(operation: str, exc: Exception) -> None:
 
 
 def count(key: str, window_seconds: int) -> int | None:
-    """Add one to the counter `key` (created for the window) and return it; None if unavailable.
+    """Add one to the counter `key` and return it; None if unavailable.
 
-    `add` then `incr` is atomic on Redis (INCR) and under LocMemCache's lock, so N concurrent
-    requests on any number of nodes see N distinct values: unlike DRF's read-then-write
-    throttle history, no two requests can both take the last free slot.
+    The first hit opens the counter's window: it lives `window_seconds` from then, and
+    `window_end(key)` says when that is. `add` then `incr` is atomic on Redis (INCR) and under
+    LocMemCache's lock, so N concurrent requests on any number of nodes see N distinct values:
+    unlike DRF's read-then-write throttle history, no two requests can both take the last slot.
     """
     if not available():
         return None
     try:
-        if cache.add(key, 1, timeout=window_seconds + 1):
+        if cache.add(key, 1, timeout=window_seconds):
+            cache.set(_end_key(key), time.time() + window_seconds, timeout=window_seconds)
             return 1
         try:
-            return cache.incr(key)
+            hits = cache.incr(key)
         except ValueError:  # expired between add() and incr(): a new window starts
-            cache.add(key, 0, timeout=window_seconds + 1)
-            return cache.incr(key)
-    except (*CACHE_ERRORS, ValueError) as exc:
+            return count(key, window_seconds)
+        if hits == 1:
+            # Redis' INCR re-created a counter that expired after Django's EXISTS check: give
+            # it its window, or it would never expire and throttle its client for good.
+            cache.touch(key, timeout=window_seconds)
+        return hits
+    except CACHE_ERRORS as exc:
         _failed("count", exc)
         return None
+
+
+def window_end(key: str) -> float | None:
+    """Return when the window of the counter `key` ends (Unix time), or None if unknown."""
+    end = get(_end_key(key))
+    return end if isinstance(end, float) else None
+
+
+def _end_key(counter_key: str) -> str:
+    return f"{counter_key}:ends"
 
 
 def get(key: str) -> object | None:

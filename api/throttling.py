@@ -2,10 +2,10 @@
 
 DRF's SimpleRateThrottle reads a request history, decides, then writes it back: concurrent
 requests (several workers, several nodes) all read the same history and all get in. These
-throttles count with one atomic increment per request in a fixed window instead, so "N a
-minute" is N whatever the number of processes sharing the cache (api/shared_cache.py). When
-the cache is unavailable they let the request through (fail open, logged): Supabase Auth keeps
-its own limits on sign-in.
+throttles count with one atomic increment per request in a fixed window opened by the key's
+first request instead, so "N a minute" is N whatever the number of processes sharing the cache
+(api/shared_cache.py). When the cache is unavailable they let the request through (fail open,
+logged): Supabase Auth keeps its own limits on sign-in.
 """
 
 import hashlib
@@ -24,9 +24,11 @@ IPV6_CLIENT_PREFIX = 64
 
 
 class FixedWindowMixin:
-    """Count each request once in the current window of the rate's duration (atomic, shared).
+    """Count each request once in a window of the rate's duration opened by the key's first hit.
 
-    The window is aligned to the clock, so `Retry-After` is exact: the seconds until it ends.
+    The window starts at the first request, not at the clock's minute or hour: a burst gets
+    exactly N whenever it comes (a clock-aligned window lets a burst that straddles a boundary
+    through twice). `Retry-After` is the time left in the window.
     """
 
     def allow_request(self, request: Request, view) -> bool:
@@ -35,12 +37,13 @@ class FixedWindowMixin:
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        now = time.time()
-        window = int(now // self.duration)
-        hits = shared_cache.count(f"{key}:{self.duration}:{window}", self.duration)
+        counter = f"{key}:{self.duration}"
+        hits = shared_cache.count(counter, self.duration)
         if hits is None or hits <= self.num_requests:
             return True  # under the limit, or the cache is down: fail open
-        self.retry_after = (window + 1) * self.duration - now
+        end = shared_cache.window_end(counter)
+        now = time.time()
+        self.retry_after = self.duration if end is None else min(max(end - now, 1), self.duration)
         return False
 
     def wait(self) -> float:

@@ -3,6 +3,7 @@
 import json
 import sys
 import threading
+import time
 
 import pytest
 from django.core.cache import cache
@@ -261,11 +262,22 @@ def eager_thread_switches():
     sys.setswitchinterval(previous)
 
 
-def test_concurrent_signins_never_exceed_the_limit(supabase, rates, eager_thread_switches):
+def test_concurrent_signins_never_exceed_the_limit(db, settings, rates, eager_thread_switches):
     # DRF's throttle reads its history, decides, then writes it: requests racing between the
     # read and the write all saw room. An atomic counter hands out each slot once.
     rates(auth="5/minute")
-    start = threading.Barrier(40)
+    # Forty threads switching every microsecond are slow: give the five sign-ins that get
+    # through time to reach the fake Supabase (a 1-second timeout turned one into a 503).
+    with wired_fake_supabase(settings, auth_tables=False, timeout=30) as supabase:
+        statuses = signins_at_once(40)
+
+    assert sorted(statuses) == [401] * 5 + [429] * 35
+    assert token_requests(supabase) == 5
+
+
+def signins_at_once(count: int) -> list[int]:
+    """Sign in `count` different accounts from one address, all threads released at once."""
+    start = threading.Barrier(count)
     statuses: list[int] = []
 
     def attempt(i: int) -> None:
@@ -273,14 +285,44 @@ def test_concurrent_signins_never_exceed_the_limit(supabase, rates, eager_thread
         start.wait()
         statuses.append(sign_in(client, f"user{i}@example.com").status_code)
 
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(40)]
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=120)
+    return statuses
 
-    assert sorted(statuses) == [401] * 5 + [429] * 35
-    assert token_requests(supabase) == 5
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Return move(seconds): time.time() frozen one second before a minute starts, then moved.
+
+    Everything that reads time.time() sees it: the throttles and the local-memory cache's
+    expiry alike.
+    """
+    now = [(time.time() // 60 + 1) * 60 - 1]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+
+    def move(seconds: float) -> None:
+        now[0] += seconds
+
+    return move
+
+
+def test_a_burst_across_the_clocks_minute_gets_the_limit_once(supabase, api_client, rates, clock):
+    # With windows aligned to the clock, 3 attempts at :59 and 5 at :01 were two windows' worth:
+    # 8 of 5 got through. The window opens at the first attempt, so a burst gets N whenever.
+    rates(auth="5/minute")
+
+    before = [sign_in(api_client, f"a{i}@example.com").status_code for i in range(3)]
+    clock(2)
+    after = [sign_in(api_client, f"b{i}@example.com") for i in range(5)]
+
+    assert before + [r.status_code for r in after] == [401] * 5 + [429] * 3
+    assert after[-1]["Retry-After"] == "58"  # the window opened at :59 and lasts a minute
+    clock(58)
+    assert sign_in(api_client, "c@example.com").status_code == 401  # a new window
+    assert token_requests(supabase) == 6
 
 
 @pytest.mark.parametrize(

@@ -93,16 +93,8 @@ def node_urls(cluster: Cluster) -> list[str]:
     return [f"http://{url}" for url in cluster.node_urls]
 
 
-def not_near_the_end_of_the_hour() -> None:
-    """Wait out the last seconds of a clock hour: the account window is aligned to it."""
-    left = 3600 - time.time() % 3600
-    if left < 30:
-        time.sleep(left + 1)
-
-
 def test_signin_account_limit_holds_across_nodes(cluster, supabase):
     supabase.create_user("limit@example.com", PASSWORD)
-    not_near_the_end_of_the_hour()
     targets = [*node_urls(cluster), cluster.nginx.url] * 8  # 24 attempts, every way in
     statuses: list[int] = []
     start = threading.Barrier(len(targets))

@@ -87,9 +87,13 @@ def test_processes_sharing_redis_url_share_the_limit(primary, redis):
     assert json.loads(first.stdout.splitlines()[-1]) == [503, 503, 503]
     assert json.loads(second.stdout.splitlines()[-1]) == [429, 429, 429]
     with redis_client.Redis.from_url(redis.url) as client:
-        keys = [key.decode() for key in client.keys("*throttle_auth_127.0.0.1:*")]
+        keys = [key.decode() for key in client.keys("*throttle_auth_127.0.0.1:60")]
         assert len(keys) == 1
         assert int(client.get(keys[0])) == 6
+        # The window opened with the first attempt and ends a minute later: the counter and
+        # the record of its end both expire then, so no key outlives its window.
+        assert 0 < client.ttl(keys[0]) <= 60
+        assert 0 < client.ttl(f"{keys[0]}:ends") <= 60
 
 
 def test_concurrent_signins_on_redis_never_exceed_the_limit(supabase, redis, rates, cache_at):
