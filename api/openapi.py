@@ -104,6 +104,10 @@ UNSUPPORTED_MEDIA_TYPE = error(
     "The body is not JSON (send Content-Type: application/json).",
     ("unsupported_media_type", 'Unsupported media type "text/plain" in request.'),
 )
+NOT_ACCEPTABLE = error(
+    "The Accept header names no type this API answers in (it answers application/json).",
+    ("not_acceptable", "Could not satisfy the request Accept header."),
+)
 THROTTLED = error(
     "Too many requests; retry after Retry-After seconds.",
     ("throttled", "Request was throttled. Expected available in 12 seconds."),
@@ -119,8 +123,8 @@ UNAVAILABLE = error(
 )
 
 # Every operation that takes a token and reads the database can be refused the token, be
-# throttled (API_THROTTLE_ANON, API_THROTTLE_USER) and meet an outage.
-GUARDED = {401: UNAUTHENTICATED, 429: THROTTLED, 503: UNAVAILABLE}
+# throttled (API_THROTTLE_ANON, API_THROTTLE_USER) and meet an outage; every one answers JSON.
+GUARDED = {401: UNAUTHENTICATED, 406: NOT_ACCEPTABLE, 429: THROTTLED, 503: UNAVAILABLE}
 # Every operation with a JSON body: invalid, too large (API_MAX_BODY_BYTES) or not JSON.
 JSON_BODY = {400: BAD_REQUEST, 413: TOO_LARGE, 415: UNSUPPORTED_MEDIA_TYPE}
 

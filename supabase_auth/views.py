@@ -37,7 +37,13 @@ RATE_LIMITED = openapi.error(
 
 def supabase_auth_responses(responses: dict) -> dict:
     """Return an endpoint's own responses plus those any call to Supabase Auth can end in."""
-    return {**openapi.JSON_BODY, 429: RATE_LIMITED, 503: AUTH_UNAVAILABLE, **responses}
+    return {
+        **openapi.JSON_BODY,
+        406: openapi.NOT_ACCEPTABLE,
+        429: RATE_LIMITED,
+        503: AUTH_UNAVAILABLE,
+        **responses,
+    }
 
 
 @method_decorator(sensitive_post_parameters(), name="dispatch")

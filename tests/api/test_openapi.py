@@ -191,6 +191,18 @@ def test_every_operation_declares_throttling_and_outages(schema, method, path):
     assert component(schema, responses["503"])["required"] == ["code", "detail"]
 
 
+@pytest.mark.parametrize(("method", "path"), sorted(OPERATIONS | AUTH_OPERATIONS))
+def test_every_operation_declares_the_406_of_an_unmet_accept(schema, method, path, client):
+    declared = operation(schema, method, path)["responses"]["406"]
+    url = path.replace("{id}", str(uuid.uuid4()))
+
+    response = getattr(client, method)(url, HTTP_ACCEPT="application/xml")
+
+    assert component(schema, declared)["required"] == ["code", "detail"]
+    assert response.status_code == 406
+    assert response.json()["code"] == "not_acceptable"
+
+
 def test_validation_error_maps_any_field_to_its_messages(schema):
     body = schema["components"]["schemas"]["ValidationError"]
 
