@@ -11,6 +11,11 @@ bind = f"{env.str('HOST', default='0.0.0.0')}:{env.int('PORT', default=8000)}"  
 # One worker per core: on 2 cores, 3 workers wrote about as fast but doubled p99 (more processes
 # competing for the CPUs); threads, not processes, cover the waits (docs/performance.md).
 workers = env.int("WEB_CONCURRENCY", default=multiprocessing.cpu_count())
+# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
+# connections evenly over them. On one shared socket the first worker to wake takes the burst:
+# 32 keep-alive connections landed 32/0 or 29/0 on two workers, so one process served them with
+# its 8 threads while the other idled, for the connections' life (docs/performance.md).
+reuse_port = env.bool("GUNICORN_REUSE_PORT", default=True)
 # Requests served at once per process: while one waits on Postgres (a round trip of 0.5-3 ms
 # in one region, tens across regions) the others run. Each thread keeps one database
 # connection, so a node holds WEB_CONCURRENCY x GUNICORN_THREADS of them (docs/performance.md).

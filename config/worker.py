@@ -77,6 +77,19 @@ class ThreadWorker(gthread.ThreadWorker):
         req.headers = headers
         return super().handle_request(req, conn)
 
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """On shutdown, also close the listening sockets while in-flight requests drain.
+
+        With `reuse_port` each worker has a socket of its own, and the kernel keeps handing it
+        new connections until it is closed: left open for the drain (up to graceful_timeout),
+        they would wait unanswered and then be reset. Closed, they go to the other workers.
+        A shared socket (reuse_port off) stays open in the master and the other workers.
+        """
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive:
+            for listener in self.sockets:
+                listener.close()
+
     def murder_keepalived(self, force: bool = False) -> None:
         """Also end requests still being read past their deadline (runs about once a second)."""
         super().murder_keepalived(force)
