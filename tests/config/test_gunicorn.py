@@ -15,7 +15,6 @@ import pytest
 from tests.reliability.stack import Gunicorn
 from tests.subprocess_django import PRODUCTION_ENV, PROJECT_DIR, run_django
 
-
 SERVER_ENV = PRODUCTION_ENV | {
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
     "DJANGO_SECURE_SSL_REDIRECT": "false",
