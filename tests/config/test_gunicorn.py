@@ -1,4 +1,4 @@
-"""The Procfile's web process: gunicorn with production settings, static files via whitenoise."""
+"""The Procfile's web process: production settings, whitenoise static files, a socket per worker."""
 
 import os
 import re
