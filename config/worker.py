@@ -82,8 +82,10 @@ class ThreadWorker(gthread.ThreadWorker):
 
         With `reuse_port` each worker has a socket of its own, and the kernel keeps handing it
         new connections until it is closed: left open for the drain (up to graceful_timeout),
-        they would wait unanswered and then be reset. Closed, they go to the other workers.
-        A shared socket (reuse_port off) stays open in the master and the other workers.
+        they would wait unanswered and then be reset. Closed, they go to the other workers;
+        only those queued on it at that instant are reset (Linux's net.ipv4.tcp_migrate_req
+        moves them instead). A shared socket (reuse_port off) stays open in the master and the
+        other workers.
         """
         super().set_accept_enabled(enabled)
         if not enabled and not self.alive:
