@@ -182,9 +182,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # `enforce`: each API request's statements run as Supabase's anon or authenticated role with
 # the request's verified claims, so the RLS policies bind the API as they bind the Data API: a
 # query that forgets a filter leaks nothing. No round trip is added; the price is CPU (about
-# 3-42 % fewer requests per second under concurrency, docs/rls.md). `off` (the default): the
-# connection's own role and the API's rules, which tests/api/test_rls_parity.py holds equal to
-# the policies.
+# 2-24 % fewer requests per second at 32 connections, a third at 256, docs/rls.md).
+# `off` (the default): the connection's own role and the API's rules, which
+# tests/api/test_rls_parity.py holds equal to the policies.
 DATABASE_RLS = env.str("DATABASE_RLS", default="off")
 if DATABASE_RLS not in ("off", "enforce"):
     raise ImproperlyConfigured("DATABASE_RLS must be 'off' or 'enforce'.")
